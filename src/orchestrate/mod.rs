@@ -1,0 +1,5 @@
+//! Orchestration: the only module that knows every domain; one file per command.
+
+mod dispatch;
+
+pub use dispatch::dispatch;

@@ -1,0 +1,6 @@
+//! The simulated AKS: a Kubernetes API server and an ARM Compute endpoint on 127.0.0.1.
+
+pub mod error;
+pub mod store;
+
+pub use error::SimError;
