@@ -151,7 +151,10 @@ mod tests {
     fn bad_values_name_the_variable() {
         let mut config = Config::default();
         let err = apply(&mut config, &env(&[(NO_REMEDIATE, "maybe")]), Path::new("/")).expect_err("bad bool");
-        assert_eq!(err.to_string(), r#"env AKS_SPOT_TEST_NO_REMEDIATE: expected 1/true/yes/on or 0/false/no/off, got "maybe""#);
+        assert_eq!(
+            err.to_string(),
+            r#"env AKS_SPOT_TEST_NO_REMEDIATE: expected 1/true/yes/on or 0/false/no/off, got "maybe""#
+        );
         let err = apply(&mut config, &env(&[(FORMATS, "json,pdf")]), Path::new("/")).expect_err("bad format");
         assert_eq!(
             err.to_string(),

@@ -48,8 +48,8 @@ pub fn load_in(path: Option<&Path>, env: &BTreeMap<String, String>, cwd: &Path) 
         }
         Some(given) => {
             let file = resolve_path(given, cwd, home.as_deref());
-            let text =
-                std::fs::read_to_string(&file).map_err(|source| ConfigError::Read { path: given.to_path_buf(), source })?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|source| ConfigError::Read { path: given.to_path_buf(), source })?;
             let (config, warnings) = parse(Some(&text), given)?;
             validate(&config, &given.display().to_string())?;
             let base_dir = file.parent().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
@@ -65,10 +65,8 @@ pub fn load_in(path: Option<&Path>, env: &BTreeMap<String, String>, cwd: &Path) 
 ///
 /// Returns the configuration and one warning per unknown key. `None` parses the defaults alone.
 pub fn parse(text: Option<&str>, file: &Path) -> Result<(Config, Vec<String>), ConfigError> {
-    let mut merged = serde_yaml_ng::from_str::<Value>(DEFAULT_YAML).map_err(|e| ConfigError::Syntax {
-        path: PathBuf::from(DEFAULTS_ORIGIN),
-        problem: e.to_string(),
-    })?;
+    let mut merged = serde_yaml_ng::from_str::<Value>(DEFAULT_YAML)
+        .map_err(|e| ConfigError::Syntax { path: PathBuf::from(DEFAULTS_ORIGIN), problem: e.to_string() })?;
     if let Some(text) = text {
         let mut overlay = serde_yaml_ng::from_str::<Value>(text)
             .map_err(|e| ConfigError::Syntax { path: file.to_path_buf(), problem: e.to_string() })?;
@@ -94,8 +92,7 @@ pub fn parse(text: Option<&str>, file: &Path) -> Result<(Config, Vec<String>), C
         key: e.path().to_string(),
         problem: e.inner().to_string(),
     })?;
-    let warnings =
-        unknown.into_iter().map(|key| format!("{}: {key}: unknown key, ignored", file.display())).collect();
+    let warnings = unknown.into_iter().map(|key| format!("{}: {key}: unknown key, ignored", file.display())).collect();
     Ok((config, warnings))
 }
 
@@ -194,7 +191,10 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
     }
     for (key, minutes) in [
         ("remediation.vmss_ghosts.min_age_minutes", remediation.vmss_ghosts.min_age_minutes),
-        ("remediation.vmss_ghosts.registration_deadline_minutes", remediation.vmss_ghosts.registration_deadline_minutes),
+        (
+            "remediation.vmss_ghosts.registration_deadline_minutes",
+            remediation.vmss_ghosts.registration_deadline_minutes,
+        ),
         ("remediation.stuck_nodes.min_age_minutes", remediation.stuck_nodes.min_age_minutes),
     ] {
         if !minutes.is_finite() || minutes < 0.0 {
