@@ -9,6 +9,8 @@ fn bin() -> Command {
     // Help wraps at the terminal width: fix it. Env values show in help (`[env: X=value]`) and the layers
     // read these, so none may leak in from the machine running the tests.
     cmd.env("COLUMNS", "100").env("NO_COLOR", "1");
+    // No ~/.kube/config of the machine running the tests may point a command at a real cluster.
+    cmd.env("HOME", "/nonexistent/aks-spot-test-home");
     for var in [
         "AKS_SPOT_TEST_CONFIG",
         "AKS_SPOT_TEST_OUTPUT_DIR",

@@ -48,6 +48,17 @@ pub enum KubeconfigSource {
     None,
 }
 
+impl KubeconfigSource {
+    /// The files to read, merged in this order (first wins per key, as kubectl merges `KUBECONFIG`).
+    pub fn paths(&self) -> Vec<&Path> {
+        match self {
+            KubeconfigSource::Explicit(path) | KubeconfigSource::Default(path) => vec![path.as_path()],
+            KubeconfigSource::EnvPaths(paths) => paths.iter().map(PathBuf::as_path).collect(),
+            KubeconfigSource::None => Vec::new(),
+        }
+    }
+}
+
 /// Everything a command needs to know about how it was asked to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -271,6 +282,11 @@ mod tests {
 
         let global = GlobalArgs { kubeconfig: Some("~/flag.yaml".into()), ..GlobalArgs::default() };
         assert_eq!(resolve_kc(&global, &vars), KubeconfigSource::Explicit(home.path().join("flag.yaml")));
+
+        assert_eq!(
+            resolve_kc(&GlobalArgs::default(), &vars).paths(),
+            vec![Path::new("/cwd/a.yaml"), &home.path().join("b.yaml")]
+        );
 
         // Only separators: treated as unset.
         let vars = env(&[("HOME", home_str), ("KUBECONFIG", ":")]);

@@ -101,6 +101,16 @@ pub(crate) fn parse_formats(var: &str, value: &str) -> Result<Vec<ReportFormat>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn formats_parse_or_error_never_panic(value in "\\PC*") {
+            if let Ok(formats) = parse_formats(FORMATS, &value) {
+                prop_assert!(!formats.is_empty());
+            }
+        }
+    }
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

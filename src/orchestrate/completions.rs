@@ -26,10 +26,12 @@ pub fn script(shell: Shell) -> Vec<u8> {
 
 /// Writes the completion script for `shell` to `out`.
 pub(crate) fn run(shell: Shell, out: &mut dyn Write) -> Result<ExitCode, Error> {
-    out.write_all(&script(shell))
-        .and_then(|()| out.flush())
-        .map_err(|source| Error::Output { what: "completions", source })?;
-    Ok(ExitCode::Success)
+    match out.write_all(&script(shell)).and_then(|()| out.flush()) {
+        Ok(()) => Ok(ExitCode::Success),
+        // `completions bash | head`: the reader has what it wanted.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::Success),
+        Err(source) => Err(Error::Output { what: "completions", source }),
+    }
 }
 
 #[cfg(test)]
