@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::report::model::{Assertion, Framework, Status, TestResult};
 use crate::suites::classify::{
-    MESSAGE_CAP, OUTPUT_CAP, ParseContext, bash_reproduce, cap_head, cap_tail, category_for, synthetic_fail,
+    MESSAGE_CAP, OUTPUT_CAP, ParseContext, bash_reproduce, cap_head, cap_tail, category_for, shell_quote,
+    synthetic_fail,
 };
 use crate::suites::error::SuiteError;
 use crate::suites::outcome::{ParsedSuite, ProcessExit};
@@ -68,6 +69,8 @@ fn bad_file(file: &ResultFile, raw_status: &str, why: &str, raw: &str, ctx: &Par
         raw,
     );
     entry.category = category_for(&test_id, Framework::Bash, &ctx.categories);
+    // The script is unknown when the file cannot be read: point at the evidence instead.
+    entry.reproduce_commands.push(format!("cat {}", shell_quote(&file.path)));
     entry
 }
 
@@ -128,8 +131,10 @@ fn parse_file(file: &ResultFile, ctx: &ParseContext, notes: &mut Vec<String>) ->
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
-    if let Some(script) = &script {
-        reproduce.push(bash_reproduce(script, ctx.working_dir.as_deref()));
+    match &script {
+        Some(script) => reproduce.push(bash_reproduce(script, ctx.working_dir.as_deref())),
+        None if reproduce.is_empty() => reproduce.push(format!("cat {}", shell_quote(&file.path))),
+        None => {}
     }
     TestResult {
         name: str_field(&obj, "name").unwrap_or_else(|| test_id.clone()),

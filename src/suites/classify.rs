@@ -44,7 +44,7 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// Prefixes `cmd` with a `cd` into the working directory when one is known.
-fn in_dir(cmd: String, working_dir: Option<&str>) -> String {
+pub(crate) fn in_dir(cmd: String, working_dir: Option<&str>) -> String {
     match working_dir {
         Some(dir) if !dir.is_empty() => format!("cd {} && {cmd}", shell_quote(dir)),
         _ => cmd,
@@ -78,7 +78,8 @@ pub fn go_reproduce(test: Option<&str>, package: &str, working_dir: Option<&str>
 
 /// `pytest '<nodeid>'`, run from the suite's directory.
 pub fn pytest_reproduce(nodeid: &str, working_dir: Option<&str>) -> String {
-    in_dir(format!("pytest {}", shell_quote(nodeid)), working_dir)
+    // Always quoted: node ids carry `[`, `::` and arbitrary parametrize text.
+    in_dir(format!("pytest '{}'", nodeid.replace('\'', r"'\''")), working_dir)
 }
 
 /// `bash <script>`, run from the suite's directory.

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use crate::report::model::{Assertion, Framework, Status, TestResult};
 use crate::suites::classify::{
-    MESSAGE_CAP, OUTPUT_CAP, ParseContext, UNATTRIBUTED_CAP, cap_head, cap_tail, category_for, pytest_reproduce,
-    synthetic_fail,
+    MESSAGE_CAP, OUTPUT_CAP, ParseContext, UNATTRIBUTED_CAP, cap_head, cap_tail, category_for, in_dir,
+    pytest_reproduce, synthetic_fail,
 };
 use crate::suites::outcome::{ParsedSuite, ProcessExit};
 
@@ -182,7 +182,7 @@ fn test_result(test: &Map<String, Value>, ctx: &ParseContext, notes: &mut Vec<St
 
 fn run_failure(message: &str, console: &str, raw: &str, ctx: &ParseContext) -> TestResult {
     let mut entry = synthetic_fail(Framework::Python, RUN_SUITE, "(run)", "pytest run", raw, message, console);
-    entry.reproduce_commands.push(pytest_reproduce(".", ctx.working_dir.as_deref()).replace("pytest .", "pytest"));
+    entry.reproduce_commands.push(in_dir("pytest".to_string(), ctx.working_dir.as_deref()));
     entry
 }
 
@@ -271,7 +271,7 @@ pub fn parse_pytest_report(
             return crate::suites::classify::finish(out, Framework::Python, suite, Some(&from_report), console, None);
         }
     }
-    let reproduce = Some(pytest_reproduce(".", ctx.working_dir.as_deref()));
+    let reproduce = Some(in_dir("pytest".to_string(), ctx.working_dir.as_deref()));
     crate::suites::classify::finish(out, Framework::Python, RUN_SUITE, exit, console, reproduce)
 }
 
