@@ -250,6 +250,15 @@ pub fn parse_pytest_report(
             }
         }
         let code = doc.get("exitcode").and_then(Value::as_i64);
+        let reason = match code.or(exit.and_then(|e| e.code).map(i64::from)) {
+            Some(3) => Some(("internal-error", "pytest hit an internal error")),
+            Some(4) => Some(("usage-error", "pytest was called wrongly (usage error)")),
+            Some(5) => Some(("no-tests", "pytest collected no tests")),
+            _ => None,
+        };
+        if let Some((raw, why)) = reason {
+            out.results.push(run_failure(why, console, raw, ctx));
+        }
         if code == Some(2) || exit.and_then(|e| e.code) == Some(2) {
             out.results.push(run_failure(
                 &format!("pytest was interrupted after {} test(s)", tests.len()),
@@ -285,6 +294,14 @@ mod tests {
         assert_eq!(skip_reason("('/p, q/t.py', 6, \"Skipped: it's, odd\")"), "it's, odd");
         assert_eq!(skip_reason("plain reason"), "plain reason");
         assert_eq!(skip_reason("("), "(");
+    }
+
+    #[test]
+    fn no_tests_collected_is_named() {
+        let report = br#"{"exitcode": 5, "tests": [], "collectors": []}"#;
+        let p = parse_pytest_report(Some(report), "", None, &ParseContext::default());
+        let got: Vec<_> = p.results.iter().map(|r| (r.status, r.raw_status.as_str())).collect();
+        assert_eq!(got, [(Status::Fail, "no-tests")]);
     }
 
     #[test]
