@@ -2,15 +2,18 @@
 //! JSON (insta snapshots), JSON round-trips, hostile test ids, and the file writer.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aks_spot_test::config::schema::ReportFormat;
+use aks_spot_test::report::console::render_console;
 use aks_spot_test::report::model::{
     ClusterSnapshot, ClusterState, EvictionEvent, EvictionMonitoring, Framework, Remediation, RemediationAction,
     TestReport, TestResult,
 };
 use aks_spot_test::report::text::md_inline;
-use aks_spot_test::report::{build_report, json, read_report, to_json, to_junit, to_markdown, write_reports};
+use aks_spot_test::report::{
+    ReportError, WriteOutcome, build_report, json, read_report, to_json, to_junit, to_markdown, write_reports,
+};
 use fixtures::{TestResultBuilder, facts, realistic_report};
 use proptest::prelude::*;
 
@@ -295,6 +298,20 @@ fn junit_snapshot() {
 #[test]
 fn json_snapshot() {
     insta::assert_snapshot!("json", String::from_utf8(to_json(&realistic_report()).unwrap()).unwrap());
+}
+
+#[test]
+fn console_snapshot() {
+    let report = realistic_report();
+    let outcome = WriteOutcome {
+        written: vec![
+            (ReportFormat::Json, PathBuf::from("reports/test-report-2026-02-08-143022.json")),
+            (ReportFormat::Markdown, PathBuf::from("reports/test-report-2026-02-08-143022.md")),
+        ],
+        failed: vec![(ReportFormat::Html, ReportError::RendererUnavailable { format: ReportFormat::Html })],
+        warnings: vec!["markdown template templates/report.md.hbs is broken; used the built-in one".to_string()],
+    };
+    insta::assert_snapshot!("console", render_console(&report, Some(&outcome), false));
 }
 
 #[test]

@@ -39,6 +39,12 @@ pub fn build_report(results: Vec<TestResult>, facts: RunFacts) -> TestReport {
     // Stable: input order survives within a framework.
     results.sort_by_key(|r| r.framework);
     make_ids_unique(&mut results, &mut notes);
+    // JSON has no NaN or infinity: serde_json would write `null` and the report could not be read back.
+    for r in results.iter_mut().filter(|r| !(r.duration_seconds.is_finite() && r.duration_seconds >= 0.0)) {
+        notes.push(format!("test {} had duration {}; recorded as 0", r.test_id, r.duration_seconds));
+        r.duration_seconds = 0.0;
+    }
+    let duration_seconds = if facts.duration_seconds.is_finite() { facts.duration_seconds.max(0.0) } else { 0.0 };
 
     let mut summary_counts = Counts::default();
     let mut framework_summary: BTreeMap<String, Counts> = BTreeMap::new();
@@ -54,7 +60,7 @@ pub fn build_report(results: Vec<TestResult>, facts: RunFacts) -> TestReport {
         run_id: facts.run_id,
         timestamp: facts.timestamp,
         cluster_name: facts.cluster_name,
-        duration_seconds: facts.duration_seconds,
+        duration_seconds,
         summary: summary_from(summary_counts),
         framework_summary,
         category_summary,
@@ -305,6 +311,16 @@ mod tests {
         );
         let ids: Vec<&str> = r.top_failures.iter().map(|f| f.test_id.as_str()).collect();
         assert_eq!(ids, ["TestParent/child", "E-1", "A-1", "TestParent"]);
+    }
+
+    #[test]
+    fn non_finite_durations_become_zero_with_a_note() {
+        let mut r = result("A", Framework::Bash, Status::Pass, "pass", None);
+        r.duration_seconds = f64::NAN;
+        let report = build_report(vec![r], RunFacts { duration_seconds: f64::INFINITY, ..RunFacts::default() });
+        assert_eq!(report.test_results[0].duration_seconds, 0.0);
+        assert_eq!(report.duration_seconds, 0.0);
+        assert_eq!(report.notes, ["test A had duration NaN; recorded as 0"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 use super::error::format_name;
-use super::model::TestReport;
+use super::model::{Framework, TestReport};
 use super::text::{first_line, human_duration, strip_ansi};
 use super::write::WriteOutcome;
 
@@ -53,8 +53,17 @@ pub fn render_console(report: &TestReport, outcome: Option<&WriteOutcome>, colou
         "  tests        {} total, {} passed, {failed}, {} skipped ({:.2}% pass rate)",
         s.total_tests, s.passed, s.skipped, s.pass_rate
     );
-    for (framework, c) in &report.framework_summary {
-        let _ = writeln!(out, "    {framework:<10} {} passed, {} failed, {} skipped", c.passed, c.failed, c.skipped);
+    for framework in Framework::ALL {
+        if let Some(c) = report.framework_summary.get(framework.as_str()) {
+            let _ = writeln!(
+                out,
+                "    {:<10} {} passed, {} failed, {} skipped",
+                framework.as_str(),
+                c.passed,
+                c.failed,
+                c.skipped
+            );
+        }
     }
     let _ = writeln!(out, "  duration     {}", human_duration(report.duration_seconds));
     let ev = &report.eviction_monitoring;

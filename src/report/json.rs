@@ -39,9 +39,8 @@ pub fn parse_report(bytes: &[u8], path: &Path) -> Result<TestReport, ReportError
         source,
     };
     let probe: VersionProbe = serde_json::from_slice(bytes).map_err(|e| parse_error(".".to_string(), e))?;
-    if let Some(found) = probe.schema_version.as_ref().and_then(serde_json::Value::as_u64)
-        && found > u64::from(SCHEMA_VERSION)
-    {
+    let found = probe.schema_version.as_ref().and_then(serde_json::Value::as_u64);
+    if let Some(found) = found.filter(|v| *v > u64::from(SCHEMA_VERSION)) {
         return Err(ReportError::NewerSchema { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);

@@ -381,6 +381,17 @@ fn result_groups(results: &[TestResult]) -> Vec<ResultGroup> {
         .collect()
 }
 
+/// Frameworks in run order (terratest, bash, python), then any key this version does not know.
+fn framework_rows(report: &TestReport) -> Vec<CountRow> {
+    let known: Vec<&str> = Framework::ALL.iter().map(|f| f.as_str()).collect();
+    let mut rows: Vec<CountRow> =
+        known.iter().filter_map(|name| report.framework_summary.get(*name).map(|c| CountRow::new(name, c))).collect();
+    rows.extend(
+        report.framework_summary.iter().filter(|(k, _)| !known.contains(&k.as_str())).map(|(k, c)| CountRow::new(k, c)),
+    );
+    rows
+}
+
 fn remediation_summary(report: &TestReport) -> String {
     let r = &report.remediation;
     let planned = r.details.iter().filter(|a| a.dry_run).count();
@@ -434,7 +445,7 @@ impl MdView {
             passed: s.passed,
             failed: s.failed,
             skipped: s.skipped,
-            frameworks: report.framework_summary.iter().map(|(k, c)| CountRow::new(k, c)).collect(),
+            frameworks: framework_rows(report),
             categories: report.category_summary.iter().map(|(k, c)| CountRow::new(k, c)).collect(),
             failure_patterns: report
                 .failure_patterns
