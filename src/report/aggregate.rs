@@ -168,9 +168,11 @@ fn top_failures(results: &[TestResult]) -> Vec<FailureRef> {
         .collect()
 }
 
+/// A parent failing because a subtest failed is not a cause of its own, so it adds no pattern.
 fn failure_patterns(results: &[TestResult]) -> BTreeMap<String, u64> {
+    let failed: Vec<&TestResult> = results.iter().filter(|r| r.status == Status::Fail).collect();
     let mut patterns: BTreeMap<String, u64> = BTreeMap::new();
-    for r in results.iter().filter(|r| r.status == Status::Fail) {
+    for r in failed.iter().filter(|r| !is_parent_of_failed(r, &failed)) {
         let pattern = failure_pattern(r.error_message.as_deref().unwrap_or(""), &r.raw_status);
         *patterns.entry(pattern).or_default() += 1;
     }

@@ -197,6 +197,7 @@ struct FailedView {
     error_block: String,
     assertions: Vec<AssertionRow>,
     reproduce_block: String,
+    output_block: String,
 }
 
 #[derive(Serialize)]
@@ -310,11 +311,19 @@ fn row(metric: &str, before: Option<u64>, after: Option<u64>) -> HealthRow {
 
 fn failed_view(index: usize, r: &TestResult) -> FailedView {
     let error = r.error_message.as_deref().filter(|m| !m.trim().is_empty()).unwrap_or("(no error message recorded)");
-    let reproduce = if r.reproduce_commands.is_empty() {
-        "_No reproduce commands recorded._".to_string()
-    } else {
+    let reproduce = if !r.reproduce_commands.is_empty() {
         md_code_block(&r.reproduce_commands.join("\n"), "bash")
+    } else if let Some(command) = derived_reproduce(r) {
+        md_code_block(&format!("# derived from the test id; the suite recorded no command\n{command}"), "bash")
+    } else {
+        "_No reproduce commands recorded._".to_string()
     };
+    let output = r
+        .output
+        .as_deref()
+        .filter(|o| !o.trim().is_empty())
+        .map(|o| format!("<details>\n<summary>Output</summary>\n\n{}\n\n</details>", md_code_block(o, "")))
+        .unwrap_or_default();
     FailedView {
         index,
         heading: heading_for(r),
@@ -335,6 +344,44 @@ fn failed_view(index: usize, r: &TestResult) -> FailedView {
             })
             .collect(),
         reproduce_block: reproduce,
+        output_block: output,
+    }
+}
+
+/// Single-quotes a word for POSIX shells.
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// Escapes Go regexp metacharacters, as `regexp.QuoteMeta` does.
+fn go_quote_meta(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The command that reruns one test, for frameworks whose ids name it exactly: `go test -run`
+/// with each subtest level anchored, `pytest <nodeid>` run from the suite's directory.
+pub fn derived_reproduce(r: &TestResult) -> Option<String> {
+    if r.test_id.is_empty() || r.suite.is_empty() {
+        return None;
+    }
+    match r.framework {
+        Framework::Terratest => {
+            let pattern: Vec<String> = r.test_id.split('/').map(|p| format!("^{}$", go_quote_meta(p))).collect();
+            Some(format!("go test -count=1 -run {} {}", shell_quote(&pattern.join("/")), shell_quote(&r.suite)))
+        }
+        Framework::Python => {
+            let node_id =
+                if r.test_id.contains("::") { r.test_id.clone() } else { format!("{}::{}", r.suite, r.test_id) };
+            Some(format!("pytest {}", shell_quote(&node_id)))
+        }
+        Framework::Bash => None,
     }
 }
 
@@ -578,6 +625,35 @@ mod tests {
         std::fs::write(dir.path().join(TEMPLATE_FILE), "{{no_such_field}}").unwrap();
         let r = MarkdownRenderer::with_template_dir(Some(dir.path())).unwrap();
         assert!(r.render(&report).unwrap().starts_with("# AKS Spot Test Report"));
+    }
+
+    #[test]
+    fn derived_reproduce_commands_quote_hostile_ids() {
+        let mut r = crate::report::model::TestResult {
+            test_id: "TestPlan/it's (ok)".to_string(),
+            name: String::new(),
+            category: String::new(),
+            framework: Framework::Terratest,
+            suite: "example.com/m/test".to_string(),
+            status: Status::Fail,
+            raw_status: "fail".to_string(),
+            duration_seconds: 0.0,
+            error_message: None,
+            assertions: vec![],
+            evidence: BTreeMap::new(),
+            reproduce_commands: vec![],
+            output: None,
+        };
+        assert_eq!(
+            derived_reproduce(&r).unwrap(),
+            r"go test -count=1 -run '^TestPlan$/^it'\''s \(ok\)$' 'example.com/m/test'"
+        );
+        r.framework = Framework::Python;
+        r.test_id = "test_a".to_string();
+        r.suite = "tests/test_x.py".to_string();
+        assert_eq!(derived_reproduce(&r).unwrap(), "pytest 'tests/test_x.py::test_a'");
+        r.framework = Framework::Bash;
+        assert_eq!(derived_reproduce(&r), None);
     }
 
     #[test]
