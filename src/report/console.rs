@@ -29,6 +29,11 @@ fn one_line(text: &str) -> String {
     first_line(&strip_ansi(text)).chars().filter(|c| !c.is_control()).collect()
 }
 
+/// Prints the summary to stdout, coloured only on a terminal.
+pub fn print_console(report: &TestReport, outcome: Option<&WriteOutcome>) {
+    print!("{}", render_console(report, outcome, colour_for_stdout()));
+}
+
 /// The summary as text, ending with a newline.
 pub fn render_console(report: &TestReport, outcome: Option<&WriteOutcome>, colour: bool) -> String {
     let s = &report.summary;
