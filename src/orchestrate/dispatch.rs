@@ -2,17 +2,18 @@
 
 use crate::cli::validate::process_env;
 use crate::cli::{Cli, Command, Settings, Verbosity, init_logging};
-use crate::error::Error;
+use crate::error::{Error, render_chain};
 use crate::exit::ExitCode;
 
 use super::completions;
+use super::report_cmd::report_command;
 
 /// Runs the command and returns the process exit code; errors are printed here, once.
 pub async fn dispatch(cli: Cli) -> ExitCode {
     init_logging(Verbosity::from_flags(cli.global.verbose, cli.global.quiet));
     let result: Result<ExitCode, Error> = match &cli.command {
         Command::Run(_) => settings(&cli).and(Err(Error::NotImplemented("run"))),
-        Command::Report(_) => settings(&cli).and(Err(Error::NotImplemented("report"))),
+        Command::Report(args) => settings(&cli).and_then(|s| report_command(&s, args)),
         Command::Remediate(_) => settings(&cli).and(Err(Error::NotImplemented("remediate"))),
         Command::Monitor(_) => settings(&cli).and(Err(Error::NotImplemented("monitor"))),
         Command::Snapshot(_) => settings(&cli).and(Err(Error::NotImplemented("snapshot"))),
@@ -40,19 +41,4 @@ fn settings(cli: &Cli) -> Result<Settings, Error> {
         tracing::warn!("{warning}");
     }
     Ok(settings)
-}
-
-/// "outer: inner: root" so the user sees the whole cause, not just the top line.
-pub(crate) fn render_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }

@@ -2,6 +2,8 @@
 
 mod completions;
 mod dispatch;
+mod finish;
+mod report_cmd;
 
 pub use completions::script as completion_script;
 pub use dispatch::dispatch;
