@@ -71,7 +71,7 @@ fn locate_error(text: &str, fragment: &str, index: usize) -> usize {
     let mut end = 0;
     for (n, line) in text.split_inclusive('\n').enumerate() {
         end += line.len();
-        let fails_the_same = dotenvy::from_read_iter(text[..end].as_bytes())
+        let fails_the_same = dotenvy::from_read_iter(&text.as_bytes()[..end])
             .any(|item| matches!(item, Err(dotenvy::Error::LineParse(ref f, i)) if f == fragment && i == index));
         if fails_the_same {
             return n + 1;

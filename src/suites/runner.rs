@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +17,7 @@ use crate::suites::command::SuiteSpec;
 use crate::suites::error::SuiteError;
 use crate::suites::outcome::ProcessExit;
 
-/// How much of the combined output is kept in memory for messages; the rest is only in the logs.
+/// How much output is kept in memory for messages (half per stream); the rest is only in the logs.
 pub const OUTPUT_TAIL_BYTES: usize = 64 * 1024;
 
 /// How long leftover group members get after the main process ended before SIGKILL.
@@ -37,7 +37,8 @@ pub struct SuiteExecution {
     pub duration: Duration,
     pub stdout_log: PathBuf,
     pub stderr_log: PathBuf,
-    /// The last ~64 KiB of stdout and stderr, interleaved in arrival order, for messages.
+    /// For messages: the last 32 KiB of stdout, then the last 32 KiB of stderr under a
+    /// `--- stderr ---` line (kept apart: two pipes have no reliable relative order).
     pub output_tail: String,
 }
 
@@ -73,13 +74,14 @@ pub async fn run_suite(spec: &SuiteSpec, cancel: &CancellationToken) -> Result<S
     })?;
     let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
 
-    let tail = Arc::new(Mutex::new(Tail::new(OUTPUT_TAIL_BYTES)));
+    let out_tail = Arc::new(Mutex::new(Tail::new(OUTPUT_TAIL_BYTES / 2)));
+    let err_tail = Arc::new(Mutex::new(Tail::new(OUTPUT_TAIL_BYTES / 2)));
     let mut pumps = Vec::new();
     if let Some(out) = child.stdout.take() {
-        pumps.push(tokio::spawn(pump(out, stdout_file, spec.stdout_log.clone(), Arc::clone(&tail))));
+        pumps.push(tokio::spawn(pump(out, stdout_file, spec.stdout_log.clone(), Arc::clone(&out_tail))));
     }
     if let Some(err) = child.stderr.take() {
-        pumps.push(tokio::spawn(pump(err, stderr_file, spec.stderr_log.clone(), Arc::clone(&tail))));
+        pumps.push(tokio::spawn(pump(err, stderr_file, spec.stderr_log.clone(), Arc::clone(&err_tail))));
     }
 
     let mut timed_out = false;
@@ -124,7 +126,15 @@ pub async fn run_suite(spec: &SuiteSpec, cancel: &CancellationToken) -> Result<S
     }
 
     let duration = clock.elapsed();
-    let mut output_tail = tail.lock().map(|t| t.to_string_lossy()).unwrap_or_default();
+    let mut output_tail = out_tail.lock().map(|t| t.to_string_lossy()).unwrap_or_default();
+    let stderr_tail = err_tail.lock().map(|t| t.to_string_lossy()).unwrap_or_default();
+    if !stderr_tail.is_empty() {
+        if !output_tail.is_empty() && !output_tail.ends_with('\n') {
+            output_tail.push('\n');
+        }
+        output_tail.push_str("--- stderr ---\n");
+        output_tail.push_str(&stderr_tail);
+    }
     for note in notes {
         tracing::warn!(framework = %spec.framework, "{note}");
         output_tail.push_str(&format!("\n[aks-spot-test] {note}\n"));
@@ -194,7 +204,8 @@ async fn pump(
     path: PathBuf,
     tail: Arc<Mutex<Tail>>,
 ) -> Result<(), String> {
-    let mut log = BufWriter::new(file);
+    // Unbuffered on our side, so a log being watched (`tail -f`) shows output as it comes.
+    let mut log = file;
     let mut buf = vec![0u8; 16 * 1024];
     let mut write_error = None;
     loop {
