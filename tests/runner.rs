@@ -99,6 +99,9 @@ async fn bash_fixture_suite_runs_every_script_and_gets_dotenv_vars() {
     let s = Scratch::new("# from the suite's .env\nexport FIXTURE_MARKER='from dotenv'\n");
     let cfg = s.config("tests/fixtures/suites/bash", Duration::from_secs(120), &[]);
     let spec = ready(prepare_suite(Framework::Bash, &cfg, &s.inputs()).expect("prepare"));
+    let results = spec.results_dir.as_ref().expect("bash results dir");
+    std::fs::create_dir_all(results).expect("mkdir");
+    std::fs::write(results.join("STALE-001.json"), "{}").expect("stale result");
     let run = run_suite(&spec, &CancellationToken::new()).await.expect("run");
 
     assert_eq!(run.exit.code, Some(1), "failing scripts make run-all-tests exit 1\n{}", run.output_tail);
@@ -107,7 +110,6 @@ async fn bash_fixture_suite_runs_every_script_and_gets_dotenv_vars() {
     assert!(stdout.contains("### SUMMARY scripts=7 failed=3"), "{stdout}");
     assert!(run.output_tail.contains("### SUMMARY"), "tail holds the output");
 
-    let results = spec.results_dir.as_ref().expect("bash results dir");
     let mut files: Vec<String> = std::fs::read_dir(results)
         .expect("results dir")
         .flatten()
@@ -370,4 +372,43 @@ async fn missing_tool_is_reported_not_run() {
         Prepared::MissingTool(m) => assert_eq!(m.tool, "go on PATH"),
         other => panic!("expected a missing tool, got {other:?}"),
     }
+}
+
+/// Every character Bash can hold (all but NUL) must survive `common.sh`'s pure-Bash JSON escaping.
+#[test]
+fn bash_lib_escapes_every_character_into_valid_json() {
+    if !have("bash") {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut nasty: String = (1u8..128).map(char::from).collect();
+    nasty.push_str("é ü 中文 🚀 \u{2028} & < > ${HOME} $(id) `id` %s %d \\n");
+    std::fs::write(work.path().join("nasty.txt"), &nasty).expect("write");
+    let lib = root().join("tests/suites/spot-behavior/lib/common.sh");
+    let script = format!(
+        "set -euo pipefail\nsource '{}'\nv=$(cat nasty.txt; printf x); v=${{v%x}}\n\
+         start_test 'ESC/001 id' \"$v\" cat\nadd_evidence \"$v\" \"$v\"\nassert_eq \"$v\" \"$v\" \"$v\"\n\
+         add_reproduce \"$v\"\nfinish_test\n",
+        lib.display()
+    );
+    std::fs::write(work.path().join("t.sh"), script).expect("write");
+    let out = std::process::Command::new("bash")
+        .arg("t.sh")
+        .current_dir(work.path())
+        .env("RESULTS_DIR", work.path().join("results"))
+        .output()
+        .expect("run bash");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The id becomes a safe file name; the JSON keeps it as given.
+    let text = read(&work.path().join("results/ESC_001_id.json"));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON {e}: {text}"));
+    assert_eq!(v["test_id"], "ESC/001 id");
+    assert_eq!(v["status"], "PASS");
+    assert_eq!(v["name"], nasty.as_str());
+    assert_eq!(v["evidence"][nasty.as_str()], nasty.as_str());
+    assert_eq!(v["assertions"][0]["expected"], nasty.as_str());
+    assert_eq!(v["assertions"][0]["passed"], true);
+    assert_eq!(v["reproduce_commands"][0], nasty.as_str());
+    assert!(v["duration_seconds"].is_number());
+    assert!(v["finished_at"].is_string());
 }
