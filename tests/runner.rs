@@ -412,3 +412,24 @@ fn bash_lib_escapes_every_character_into_valid_json() {
     assert!(v["duration_seconds"].is_number());
     assert!(v["finished_at"].is_string());
 }
+
+#[tokio::test]
+async fn a_suite_ignoring_sigterm_gets_sigkill_after_the_grace() {
+    if !have("bash") {
+        return;
+    }
+    let secs = unique_seconds();
+    let work = tempfile::tempdir().expect("tempdir");
+    // An ignored signal stays ignored across exec, so the sleep ignores SIGTERM too.
+    std::fs::write(work.path().join("stubborn.sh"), format!("trap '' TERM\necho ready\nsleep {secs}\n"))
+        .expect("script");
+    let s = Scratch::new("");
+    let mut cfg = s.config("unused", Duration::from_secs(1), &["stubborn.sh"]);
+    cfg.working_dir = work.path().to_path_buf();
+    let spec = ready(prepare_suite(Framework::Bash, &cfg, &s.inputs()).expect("prepare"));
+    let run = run_suite(&spec, &CancellationToken::new()).await.expect("run");
+    assert!(run.exit.timed_out);
+    assert_eq!(run.exit.signal, Some(9), "{:?}", run.exit);
+    assert_eq!(run.exit.code, None);
+    assert_eq!(sleeps_left(&secs), Vec::<String>::new());
+}
