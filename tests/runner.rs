@@ -433,3 +433,61 @@ async fn a_suite_ignoring_sigterm_gets_sigkill_after_the_grace() {
     assert_eq!(run.exit.code, None);
     assert_eq!(sleeps_left(&secs), Vec::<String>::new());
 }
+
+/// The contract with the parsers: what the runner leaves behind parses into the expected entries.
+#[tokio::test]
+async fn runner_outputs_parse_into_the_expected_results() {
+    use aks_spot_test::report::model::Status;
+    use aks_spot_test::suites::ParseContext;
+    use aks_spot_test::suites::bash::{parse_bash_results, read_results_dir};
+    use aks_spot_test::suites::pytest::parse_pytest_report;
+
+    let ctx = ParseContext { categories: Default::default(), working_dir: None };
+    let statuses = |p: &aks_spot_test::suites::ParsedSuite| -> Vec<(String, Status)> {
+        let mut v: Vec<_> = p.results.iter().map(|r| (r.test_id.clone(), r.status)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+
+    if have("bash") {
+        let s = Scratch::new("");
+        let cfg = s.config("tests/fixtures/suites/bash", Duration::from_secs(120), &[]);
+        let spec = ready(prepare_suite(Framework::Bash, &cfg, &s.inputs()).expect("prepare"));
+        let run = run_suite(&spec, &CancellationToken::new()).await.expect("run");
+        let files = read_results_dir(spec.results_dir.as_ref().expect("results dir")).expect("results");
+        let parsed = parse_bash_results(&files, &run.output_tail, Some(&run.exit), &ctx);
+        let want: Vec<(String, Status)> = [
+            ("FIX-001", Status::Pass),
+            ("FIX-002", Status::Fail),
+            ("FIX-003", Status::Skip),
+            ("FIX-004", Status::Fail),
+            ("FIX-005", Status::Fail),
+            ("FIX-006", Status::Fail),
+            ("FIX-007", Status::Pass),
+        ]
+        .iter()
+        .map(|(id, st)| (id.to_string(), *st))
+        .collect();
+        assert_eq!(statuses(&parsed), want, "{parsed:#?}");
+    }
+
+    if pytest_available() {
+        let s = Scratch::new("PYTHONDONTWRITEBYTECODE=1\n");
+        let cfg = s.config("tests/fixtures/suites/pytest", Duration::from_secs(120), &["-p", "no:cacheprovider"]);
+        let spec = ready(prepare_suite(Framework::Python, &cfg, &s.inputs()).expect("prepare"));
+        let run = run_suite(&spec, &CancellationToken::new()).await.expect("run");
+        let report = std::fs::read(spec.report_file.as_ref().expect("report")).expect("report written");
+        let parsed = parse_pytest_report(Some(&report), &run.output_tail, Some(&run.exit), &ctx);
+        let got = statuses(&parsed);
+        let status_of = |id: &str| got.iter().find(|(t, _)| t == id).map(|(_, s)| *s);
+        assert_eq!(status_of("PYFIX-001"), Some(Status::Pass), "{got:?}");
+        assert_eq!(status_of("PYFIX-002"), Some(Status::Fail), "{got:?}");
+        assert_eq!(status_of("PYFIX-003"), Some(Status::Skip), "{got:?}");
+        assert_eq!(status_of("PYFIX-006"), Some(Status::Fail), "{got:?}");
+        // The setup error never reached start_test: it keeps its node id, and fails.
+        assert!(
+            parsed.results.iter().any(|r| r.test_id.ends_with("test_setup_error") && r.status == Status::Fail),
+            "{got:?}"
+        );
+    }
+}
