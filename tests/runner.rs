@@ -285,17 +285,17 @@ async fn go_fixture_suite_with_go_1_19() {
 }
 
 fn pytest_available() -> bool {
-    have("python3")
-        && std::process::Command::new("python3")
-            .args(["-c", "import pytest, pytest_jsonreport"])
-            .status()
-            .is_ok_and(|s| s.success())
-            .then_some(())
-            .or_else(|| {
-                eprintln!("SKIPPED: python3 lacks pytest / pytest-json-report (hack/test.sh provides them)");
-                None
-            })
-            .is_some()
+    if !have("python3") {
+        return false;
+    }
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import pytest, pytest_jsonreport"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED: python3 lacks pytest / pytest-json-report (hack/test.sh provides them)");
+    }
+    ok
 }
 
 #[tokio::test]

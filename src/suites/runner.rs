@@ -101,6 +101,7 @@ pub async fn run_suite(spec: &SuiteSpec, cancel: &CancellationToken) -> Result<S
                 Ok(status) => status,
                 Err(_) => {
                     signal_group(pgid, Signal::SIGKILL);
+                    // No timeout: SIGKILL cannot be caught, so this ends as soon as the kernel reaps it.
                     child.wait().await
                 }
             }
