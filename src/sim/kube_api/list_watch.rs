@@ -1,0 +1,1 @@
+//! List bodies written item by item, and watch streams.
