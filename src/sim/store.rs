@@ -119,6 +119,9 @@ pub struct Change {
     pub event_type: WatchEventType,
     pub namespace: String,
     pub object: Arc<Value>,
+    /// The object before a MODIFIED (or the last stored copy before a DELETED): a watch with a
+    /// selector needs it to turn "stopped matching" into DELETED and "started matching" into ADDED.
+    pub previous: Option<Arc<Value>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -289,7 +292,7 @@ impl Store {
         inner.objects.entry(kind).or_default().insert((ns.clone(), name), obj.clone());
         self.record(
             &mut inner,
-            Change { kind, rv, event_type: WatchEventType::Added, namespace: ns, object: obj.clone() },
+            Change { kind, rv, event_type: WatchEventType::Added, namespace: ns, object: obj.clone(), previous: None },
         );
         Ok(obj)
     }
@@ -329,7 +332,14 @@ impl Store {
         inner.objects.entry(kind).or_default().insert(key, obj.clone());
         self.record(
             &mut inner,
-            Change { kind, rv, event_type: WatchEventType::Modified, namespace: ns, object: obj.clone() },
+            Change {
+                kind,
+                rv,
+                event_type: WatchEventType::Modified,
+                namespace: ns,
+                object: obj.clone(),
+                previous: Some(current),
+            },
         );
         Ok(obj)
     }
@@ -373,7 +383,14 @@ impl Store {
         inner.objects.entry(kind).or_default().insert(key, obj.clone());
         self.record(
             &mut inner,
-            Change { kind, rv, event_type: WatchEventType::Modified, namespace: ns.to_string(), object: obj.clone() },
+            Change {
+                kind,
+                rv,
+                event_type: WatchEventType::Modified,
+                namespace: ns.to_string(),
+                object: obj.clone(),
+                previous: Some(current),
+            },
         );
         Ok(obj)
     }
@@ -394,7 +411,14 @@ impl Store {
         let gone = Arc::new(gone);
         self.record(
             &mut inner,
-            Change { kind, rv, event_type: WatchEventType::Deleted, namespace: ns.to_string(), object: gone.clone() },
+            Change {
+                kind,
+                rv,
+                event_type: WatchEventType::Deleted,
+                namespace: ns.to_string(),
+                object: gone.clone(),
+                previous: Some(old),
+            },
         );
         Ok(gone)
     }
@@ -551,7 +575,8 @@ mod tests {
         let odd = |o: &Value| key_of(o).1.ends_with(['1', '3', '5', '7', '9']);
         let first = s.list_page(ResourceKind::Pod, Some("a"), Some(2), None, odd, false).unwrap();
         assert_eq!(first.remaining, None);
-        let rest = s.list_page(ResourceKind::Pod, Some("a"), None, first.continue_token.as_deref(), odd, false).unwrap();
+        let rest =
+            s.list_page(ResourceKind::Pod, Some("a"), None, first.continue_token.as_deref(), odd, false).unwrap();
         assert_eq!(first.items.len() + rest.items.len(), 5);
         assert!(rest.continue_token.is_none());
         let counted = s.list_page(ResourceKind::Pod, Some("a"), Some(2), None, odd, true).unwrap();
