@@ -608,3 +608,37 @@ async fn kube_rs_watcher_sees_every_object_through_drops_and_gone() {
     let watches = sim.log.records().iter().filter(|r| r.path.contains("watch=true")).count();
     assert!(watches >= 3, "{watches}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_drain_evicts_through_the_budget() {
+    let Some(kubectl) = kubectl_path() else { return };
+    let sim = Sim::start().await;
+    sim.faults.set_anonymous(true);
+    seed_cluster(&sim.store);
+    // kubectl drain only evicts pods a controller owns.
+    for name in ["cart-0", "ratings-0"] {
+        sim.store
+            .mutate(ResourceKind::Pod, "robot-shop", name, |p| {
+                p["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "name": "rs", "uid": "00000000-0000-4000-8000-00000000ffff", "controller": true}]);
+                Ok(())
+            })
+            .expect("own pod");
+    }
+    sim.store
+        .create(
+            ResourceKind::PodDisruptionBudget,
+            json!({"metadata": {"namespace": "robot-shop", "name": "cart-pdb"},
+                   "spec": {"selector": {"matchLabels": {"app": "cart"}}}, "status": {"disruptionsAllowed": 1}}),
+        )
+        .expect("pdb");
+
+    let out = sim.kubectl_ok(&kubectl, &["drain", "aks-spot-0", "--ignore-daemonsets", "--timeout=30s"]).await;
+    assert!(out.contains("pod/cart-0 evicted") && out.contains("node/aks-spot-0 drained"), "{out}");
+    assert!(sim.store.get(ResourceKind::Pod, "robot-shop", "cart-0").is_none());
+    assert!(sim.store.get(ResourceKind::Pod, "robot-shop", "ratings-0").is_none());
+    let pdb = sim.store.get(ResourceKind::PodDisruptionBudget, "robot-shop", "cart-pdb").expect("pdb");
+    assert_eq!(pdb["status"]["disruptionsAllowed"], 0);
+    let evictions = sim.log.records().iter().filter(|r| r.path.ends_with("/eviction") && r.status == 201).count();
+    assert_eq!(evictions, 2);
+}
