@@ -367,8 +367,12 @@ async fn errors_are_metav1_status_with_codes() {
     sim.faults.set_down(false);
     assert_eq!(raw_get(sim.addr, "/api/v1/nodes", Some(TOKEN), "application/json").await.0, 200);
 
+    sim.faults.fail_next_lists(1);
+    assert_eq!(raw_get(sim.addr, "/api/v1/pods", Some(TOKEN), "application/json").await.0, 500);
+    assert_eq!(raw_get(sim.addr, "/api/v1/pods", Some(TOKEN), "application/json").await.0, 200);
+
     let codes: Vec<u16> = sim.log.records().iter().filter(|r| r.endpoint == "kube").map(|r| r.status).collect();
-    assert_eq!(codes, [401, 401, 200, 404, 404, 400, 503, 200]);
+    assert_eq!(codes, [401, 401, 200, 404, 404, 400, 503, 200, 500, 200]);
 }
 
 #[tokio::test]
@@ -492,6 +496,14 @@ async fn kube_rs_lists_pages_and_hits_conflicts() {
         .expect("status");
     assert_eq!(ready.status.and_then(|s| s.conditions).map(|c| c[0].status.clone()).as_deref(), Some("True"));
 
+    let stale = DeleteParams {
+        preconditions: Some(kube::api::Preconditions { resource_version: Some("1".into()), uid: None }),
+        ..DeleteParams::default()
+    };
+    match pods.delete("batch-01", &stale).await {
+        Err(kube::Error::Api(s)) => assert_eq!((s.code, s.reason.as_str()), (409, "Conflict")),
+        other => panic!("expected a failed precondition, got {other:?}"),
+    }
     let deleted = pods.delete("batch-01", &DeleteParams::default()).await.expect("delete");
     assert!(deleted.left().is_some_and(|p| p.metadata.name.as_deref() == Some("batch-01")));
     match pods.delete("batch-01", &DeleteParams::default()).await {

@@ -72,7 +72,7 @@ fn handle(
             let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
             patch(state, &target, name, PatchKind::from_content_type(ct)?, body)
         }
-        ("DELETE", Some(name), None) => delete(state, &target, name),
+        ("DELETE", Some(name), None) => delete(state, &target, name, body),
         ("DELETE", None, None) => delete_collection(state, &target, &query),
         (_, _, Some("log")) => Err(ApiError::UnknownPath),
         ("GET" | "POST" | "PUT" | "PATCH" | "DELETE", _, Some(s)) if !matches!(s, "status" | "eviction") => {
@@ -320,7 +320,29 @@ fn success_status(target: &Target, name: &str, uid: Option<&Value>) -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details})
 }
 
-fn delete(state: &KubeApiState, target: &Target, name: &str) -> Result<Response, ApiError> {
+fn delete(state: &KubeApiState, target: &Target, name: &str, body: &[u8]) -> Result<Response, ApiError> {
+    // DeleteOptions may carry preconditions; an empty body is the common case.
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let opts = parse_body(body)?;
+        if let Some(pre) = opts.get("preconditions").filter(|p| p.is_object()) {
+            let current = state.store.get(target.kind, ns_of(target), name).ok_or_else(|| ApiError::NotFound {
+                group: target.kind.group(),
+                plural: target.kind.plural(),
+                name: name.into(),
+            })?;
+            for (field, ptr) in [("uid", "/metadata/uid"), ("resourceVersion", "/metadata/resourceVersion")] {
+                let want = pre.get(field).and_then(Value::as_str);
+                let have = current.pointer(ptr).and_then(Value::as_str).unwrap_or_default();
+                if want.is_some_and(|w| w != have) {
+                    return Err(ApiError::Conflict {
+                        group: target.kind.group(),
+                        plural: target.kind.plural(),
+                        name: name.into(),
+                    });
+                }
+            }
+        }
+    }
     let gone =
         state.store.delete(target.kind, ns_of(target), name).map_err(|e| ApiError::from_store(target.kind, e))?;
     if target.kind == ResourceKind::Pod {

@@ -343,6 +343,44 @@ pub fn table<'a>(
 mod tests {
     use super::*;
 
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-zA-Z0-9:.-]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let keys = prop_oneof![
+                Just("metadata".to_string()),
+                Just("status".to_string()),
+                Just("spec".to_string()),
+                Just("conditions".to_string()),
+                Just("containerStatuses".to_string()),
+                Just("addresses".to_string()),
+                Just("name".to_string()),
+                Just("type".to_string()),
+                Just("creationTimestamp".to_string()),
+                "[a-z]{1,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(keys, inner, 0..5).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rows_never_panic_on_odd_objects(obj in any_json()) {
+            for kind in ResourceKind::ALL {
+                let r = row(kind, &obj, IncludeObject::Metadata, jiff::Timestamp::now());
+                proptest::prop_assert_eq!(r["cells"].as_array().map(Vec::len), Some(columns(kind).len()));
+            }
+        }
+    }
+
     #[test]
     fn human_durations_match_kubectl() {
         assert_eq!(human_duration(5), "5s");
