@@ -529,6 +529,14 @@ async fn eviction_respects_disruption_budgets() {
         Err(kube::Error::Api(s)) => {
             assert_eq!((s.code, s.reason.as_str()), (429, "TooManyRequests"));
             assert!(s.message.contains("disruption budget"), "{}", s.message);
+            let cause = s.details.and_then(|d| d.causes.into_iter().next());
+            assert_eq!(
+                cause.map(|c| (c.reason, c.message)),
+                Some((
+                    "DisruptionBudget".to_string(),
+                    "The disruption budget cart-pdb needs 1 healthy pods and has 1 currently".to_string()
+                ))
+            );
         }
         other => panic!("expected 429, got {other:?}"),
     }

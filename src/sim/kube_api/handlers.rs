@@ -139,8 +139,9 @@ fn watch(
     table: Option<IncludeObject>,
 ) -> Result<Response, ApiError> {
     let timeout = match query.get("timeoutSeconds") {
+        // Clamped to a day: a client's huge value must not overflow the deadline arithmetic.
         Some(t) => Duration::from_secs(
-            t.parse::<u64>().map_err(|_| ApiError::BadRequest(format!("invalid timeoutSeconds {t:?}")))?,
+            t.parse::<u64>().map_err(|_| ApiError::BadRequest(format!("invalid timeoutSeconds {t:?}")))?.min(86_400),
         ),
         None => list_watch::default_timeout(),
     };
@@ -403,6 +404,7 @@ fn evict(state: &KubeApiState, target: &Target, name: &str) -> Result<Response, 
     let phase = pod.pointer("/status/phase").and_then(Value::as_str);
     if !matches!(phase, Some("Pending" | "Succeeded" | "Failed")) {
         for pdb in &pdbs.items {
+            let mut refused = None;
             let pdb_name = crate::sim::store::key_of(pdb).1;
             // Check-and-decrement under the store lock, so two evictions cannot both take the last slot.
             state
@@ -410,6 +412,8 @@ fn evict(state: &KubeApiState, target: &Target, name: &str) -> Result<Response, 
                 .mutate(ResourceKind::PodDisruptionBudget, ns, &pdb_name, |o| {
                     let allowed = o.pointer("/status/disruptionsAllowed").and_then(Value::as_i64).unwrap_or(0);
                     if allowed <= 0 {
+                        let count = |f: &str| o.pointer(&format!("/status/{f}")).and_then(Value::as_i64).unwrap_or(0);
+                        refused = Some((count("desiredHealthy"), count("currentHealthy")));
                         return Err(StoreError::Invalid("budget".into()));
                     }
                     let Some(m) = o.as_object_mut() else {
@@ -421,7 +425,12 @@ fn evict(state: &KubeApiState, target: &Target, name: &str) -> Result<Response, 
                     }
                     Ok(())
                 })
-                .map_err(|_| ApiError::DisruptionBudget { pod: name.into(), pdb: pdb_name.clone() })?;
+                .map_err(|e| match refused {
+                    Some((desired, current)) => {
+                        ApiError::DisruptionBudget { pod: name.into(), pdb: pdb_name.clone(), desired, current }
+                    }
+                    None => ApiError::from_store(ResourceKind::PodDisruptionBudget, e),
+                })?;
         }
     }
     state.store.delete(ResourceKind::Pod, ns, name).map_err(|e| ApiError::from_store(ResourceKind::Pod, e))?;
