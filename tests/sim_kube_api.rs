@@ -662,3 +662,66 @@ async fn kubectl_drain_evicts_through_the_budget() {
     let evictions = sim.log.records().iter().filter(|r| r.path.ends_with("/eviction") && r.status == 201).count();
     assert_eq!(evictions, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_runs_what_the_spot_suites_run() {
+    let Some(kubectl) = kubectl_path() else { return };
+    let sim = Sim::start().await;
+    sim.faults.set_anonymous(true);
+    seed_cluster(&sim.store);
+    sim.store
+        .create(
+            ResourceKind::PodDisruptionBudget,
+            json!({"metadata": {"namespace": "robot-shop", "name": "web-pdb"},
+                   "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+                   "status": {"disruptionsAllowed": 0, "currentHealthy": 1, "desiredHealthy": 1, "expectedPods": 1}}),
+        )
+        .expect("pdb");
+    let annotation = |s: &Store| {
+        s.get(ResourceKind::Node, "", "aks-spot-0")
+            .and_then(|n| n.pointer("/metadata/annotations/aks-spot-test.io~1cordoned-by").cloned())
+    };
+
+    sim.kubectl_ok(&kubectl, &["annotate", "node", "aks-spot-0", "aks-spot-test.io/cordoned-by=EDGE-006"]).await;
+    assert_eq!(annotation(&sim.store), Some(json!("EDGE-006")));
+    sim.kubectl_ok(&kubectl, &["annotate", "node", "aks-spot-0", "aks-spot-test.io/cordoned-by-"]).await;
+    assert_eq!(annotation(&sim.store), None);
+
+    let labelled = sim
+        .kubectl_ok(
+            &kubectl,
+            &["get", "nodes", "-L", "topology.kubernetes.io/zone,kubernetes.azure.com/scalesetpriority"],
+        )
+        .await;
+    let header: Vec<&str> = labelled.lines().next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "ZONE", "SCALESETPRIORITY"]);
+    assert!(labelled.lines().any(|l| l.starts_with("aks-spot-0") && l.ends_with("eastus-1   spot")), "{labelled}");
+
+    let columns = sim
+        .kubectl_ok(
+            &kubectl,
+            &["get", "nodes", "-o", "custom-columns=NAME:.metadata.name,UNSCHEDULABLE:.spec.unschedulable"],
+        )
+        .await;
+    assert!(columns.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["aks-spot-0", "<none>"]), "{columns}");
+
+    let pdbs = sim.kubectl_ok(&kubectl, &["get", "pdb", "-n", "robot-shop", "-o", "wide"]).await;
+    let rows: Vec<Vec<&str>> = pdbs.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED", "DISRUPTIONS", "AGE"]);
+    assert_eq!(rows[1][..4], ["web-pdb", "1", "N/A", "0"]);
+
+    let no_headers = sim.kubectl_ok(&kubectl, &["get", "pods", "-n", "robot-shop", "--no-headers"]).await;
+    assert_eq!(no_headers.lines().filter(|l| l.contains(" Running ")).count(), 3, "{no_headers}");
+
+    let waiter = sim
+        .kubectl(&kubectl, &["wait", "--for=delete", "pod/cart-0", "-n", "robot-shop", "--timeout=60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kubectl wait --for=delete");
+    sim.until_request(|m, p| m == "GET" && p.contains("watch=true") && p.contains("cart-0")).await;
+    sim.store.delete(ResourceKind::Pod, "robot-shop", "cart-0").expect("delete");
+    let out = tokio::time::timeout(WAIT, waiter.wait_with_output()).await.expect("wait finished").expect("ran");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pod/cart-0 condition met"));
+}
