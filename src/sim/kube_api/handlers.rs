@@ -27,7 +27,13 @@ pub async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(&state, &method, &uri, &headers, &body).unwrap_or_else(IntoResponse::into_response)
+    // Serialising a 150,000-pod list takes seconds of CPU: keep it off the async workers so
+    // watches and other requests keep flowing meanwhile.
+    let answered = tokio::task::spawn_blocking(move || handle(&state, &method, &uri, &headers, &body)).await;
+    match answered {
+        Ok(result) => result.unwrap_or_else(IntoResponse::into_response),
+        Err(e) => ApiError::Internal(format!("request handler failed: {e}")).into_response(),
+    }
 }
 
 /// Kinds whose `status` is only written through the `/status` subresource.
