@@ -510,6 +510,12 @@ async fn kube_rs_lists_pages_and_hits_conflicts() {
         Err(kube::Error::Api(s)) => assert_eq!((s.code, s.reason.as_str()), (404, "NotFound")),
         other => panic!("expected NotFound, got {other:?}"),
     }
+    let gone = pods
+        .delete_collection(&DeleteParams::default(), &ListParams::default().labels("app=batch"))
+        .await
+        .expect("delete collection");
+    assert_eq!(gone.left().map(|l| l.items.len()), Some(22));
+    assert_eq!(sim.store.count(ResourceKind::Pod), 4 + 1);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::list_watch::{self, Scope, WatchRequest, json_bytes};
 use super::patch::{self, PatchKind};
-use super::path::{self, PathError, Target};
+use super::path::{self, Target};
 use super::router::KubeApiState;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::ApiError;
@@ -48,11 +48,8 @@ fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let target = match path::parse(uri.path()) {
-        Ok(t) => t,
-        Err(PathError::NotResource) => return Err(ApiError::UnknownPath),
-        Err(PathError::UnknownResource(_)) => return Err(ApiError::UnknownPath),
-    };
+    // Unknown paths and unknown resources both read as 404 NotFound on the real server.
+    let target = path::parse(uri.path()).map_err(|_| ApiError::UnknownPath)?;
     let query: HashMap<String, String> =
         Query::try_from_uri(uri).map(|Query(q)| q).map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let q = |k: &str| query.get(k).map(String::as_str);
@@ -79,8 +76,11 @@ fn handle(
             patch(state, &target, name, PatchKind::from_content_type(ct)?, body)
         }
         ("DELETE", Some(name), None) => delete(state, &target, name, body),
-        ("DELETE", None, None) => delete_collection(state, &target, &query),
-        (_, _, Some("log")) => Err(ApiError::UnknownPath),
+        // Collections of namespaced kinds are deleted one namespace at a time.
+        ("DELETE", None, None) if !target.kind.namespaced() || target.namespace.is_some() => {
+            delete_collection(state, &target, &query)
+        }
+        // pods/log and other subresources we do not serve.
         ("GET" | "POST" | "PUT" | "PATCH" | "DELETE", _, Some(s)) if !matches!(s, "status" | "eviction") => {
             Err(ApiError::UnknownPath)
         }
