@@ -78,12 +78,13 @@ def test_edge_006_zone_failure(config: TestConfig, writer: ResultWriter) -> None
 
         # 1. Refuse non-zonal pools, then pick the zone with the most spot nodes.
         all_nodes = kube.get_nodes()
-        non_zonal = [f"{name_of(n)} (pool {nodes.get_pool(n) or 'unknown'}, zone '{nodes.get_zone(n)}')"
-                     for n in all_nodes if not is_zonal_zone(nodes.get_zone(n))]
+        non_zonal = [n for n in all_nodes if not is_zonal_zone(nodes.get_zone(n))]
         if non_zonal:
-            writer.add_evidence("non_zonal_nodes", " ".join(non_zonal))
+            pools = sorted({f"{nodes.get_pool(n) or 'unknown'} (zone '{nodes.get_zone(n)}')" for n in non_zonal})
+            writer.add_evidence("non_zonal_nodes", " ".join(name_of(n) for n in non_zonal))
             writer.assert_eq("every node pool is zonal (a zone failure cannot be simulated on fault domains)",
-                             "zone labels <region>-<n>", f"{len(non_zonal)} node(s) without a zone: {', '.join(non_zonal)}")
+                             "zone labels <region>-<n>",
+                             f"non-zonal pool(s): {', '.join(pools)} on {len(non_zonal)} node(s)")
             writer.finish_test()
             return
         spot_per_zone = Counter(nodes.get_zone(n) for n in all_nodes if nodes.is_spot(n))
@@ -138,8 +139,8 @@ def test_edge_006_zone_failure(config: TestConfig, writer: ResultWriter) -> None
             for service, gone in evicted.items():
                 pods.wait_for_new_pods(service, known_uids, len(gone), timeout=max(0.0, deadline - time.monotonic()))
             ready, detail = pods.wait_for_ready(timeout=config.ready_timeout)
-            writer.assert_eq(f"all pods in {config.namespace} Ready after the zone failure",
-                             f"Ready within {config.ready_timeout}s", "Ready" if ready else f"not Ready: {detail}")
+            writer.assert_eq(f"all pods in {config.namespace} Ready after the zone failure (within {config.ready_timeout}s)",
+                             "Ready", "Ready" if ready else f"not Ready: {detail}")
 
             # 5. Replacements landed outside the failed zone, and every service still runs pods.
             zones = nodes.zone_map()
@@ -150,7 +151,7 @@ def test_edge_006_zone_failure(config: TestConfig, writer: ResultWriter) -> None
                 new_in_target = sum(1 for z in new_zones if z == target_zone)
                 new_healthy = sum(1 for z in new_zones if z and z != target_zone)
                 writer.add_evidence(f"{service}_replacements_in_healthy_zones", new_healthy)
-                writer.assert_eq(f"{service} replacement pods scheduled in the cordoned zone {target_zone}",
+                writer.assert_eq(f"no {service} replacement pod scheduled in the cordoned zone {target_zone}",
                                  0, new_in_target)
                 writer.assert_gte(f"{service} evicted pods replaced in healthy zones",
                                   new_healthy, len(evicted[service]))

@@ -67,8 +67,16 @@ previous_exit_trap() {
 # shellcheck disable=SC2119
 previous_exit_trap
 
+# with_status RC: sets $? for the chained trap, which reads the script's exit status from it.
+with_status() { return "$1"; }
+
 on_exit() {
   local rc=$?
+  # Keep restoring whatever fails: this is the last chance to leave the cluster as it was.
+  set +e
+  if [[ -n "$INTERRUPTED_BY" ]]; then
+    add_evidence "interrupted_by" "$INTERRUPTED_BY"
+  fi
   if [[ -n "$WAIT_CHILD" ]]; then
     kill "$WAIT_CHILD" 2>/dev/null || true
   fi
@@ -77,15 +85,17 @@ on_exit() {
     restore_cordoned || echo "${TEST_ID}: restore failed; nodes keep ${CORDON_ANNOTATION}=${TEST_ID}" >&2
   fi
   if [[ -n "$PREVIOUS_EXIT_TRAP" ]]; then
+    with_status "$rc"
     eval "$PREVIOUS_EXIT_TRAP"
   fi
   return "$rc"
 }
 trap on_exit EXIT
 # Bash runs the EXIT trap on `exit`, not when a signal kills it: turn the catchable signals into exits.
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+INTERRUPTED_BY=""
+trap 'INTERRUPTED_BY=SIGHUP; exit 129' HUP
+trap 'INTERRUPTED_BY=SIGINT; exit 130' INT
+trap 'INTERRUPTED_BY=SIGTERM; exit 143' TERM
 
 # wait_child CMD...: run CMD in the background and wait for it, so a trapped signal ends the wait at once.
 wait_child() {
@@ -112,12 +122,14 @@ fi
 # 1. Refuse non-zonal pools, then pick the zone with the most spot nodes.
 table=$(nodes_table)
 non_zonal=()
+non_zonal_pools=()
 declare -A spot_per_zone=()
 declare -A schedulable_per_zone=()
 while IFS='|' read -r name zone pool priority unschedulable _; do
   [[ -z "$name" ]] && continue
   if ! is_zonal_zone "$zone"; then
-    non_zonal+=("${name} (pool ${pool:-unknown}, zone '${zone}')")
+    non_zonal+=("${name}")
+    non_zonal_pools+=("${pool:-unknown} (zone '${zone}')")
     continue
   fi
   if [[ "$priority" == "spot" ]]; then
@@ -130,8 +142,9 @@ done <<<"$table"
 
 if ((${#non_zonal[@]} > 0)); then
   add_evidence "non_zonal_nodes" "${non_zonal[*]}"
+  pools_list=$(printf '%s\n' "${non_zonal_pools[@]}" | sort -u | paste -sd, - | sed 's/,/, /g')
   assert_fail "every node pool is zonal (a zone failure cannot be simulated on fault domains)" \
-    "zone labels <region>-<n>" "${#non_zonal[@]} node(s) without a zone: ${non_zonal[*]}"
+    "zone labels <region>-<n>" "non-zonal pool(s): ${pools_list} on ${#non_zonal[@]} node(s)"
   finish_test
   exit
 fi
@@ -269,7 +282,7 @@ for service in $STATELESS_SERVICES; do
     fi
   done < <(service_pods "$service")
   add_evidence "${service}_replacements_in_healthy_zones" "$new_healthy"
-  assert_eq "${service} replacement pods scheduled in the cordoned zone ${target_zone}" "0" "$new_in_target"
+  assert_eq "no ${service} replacement pod scheduled in the cordoned zone ${target_zone}" "0" "$new_in_target"
   if ((new_healthy >= ${evicted_count[$service]})); then
     assert_pass "${service}: ${evicted_count[$service]} evicted pod(s) replaced in healthy zones"
   else
