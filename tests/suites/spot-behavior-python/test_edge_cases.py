@@ -3,7 +3,7 @@
 Safe by construction: refuses (FAILS on) non-zonal pools, evicts through the Eviction API so
 PodDisruptionBudgets are honoured (a 429 is reported), marks each node it cordons with
 ``aks-spot-test.io/cordoned-by=EDGE-006`` and always restores them in ``finally`` (SIGTERM is turned
-into KeyboardInterrupt so ``finally`` runs; SIGKILL cannot be caught, and the marks let the
+into a test failure so ``finally`` runs; SIGKILL cannot be caught, and the marks let the
 orchestrator's restore step undo it). Stateful pods in the zone are left alone.
 """
 
@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from helpers.config import TestConfig, config  # noqa: F401  (importing a fixture registers it)
 from helpers.kube import CORDON_ANNOTATION, KubeCommand, KubeError, NodeHelper, PodHelper, is_zonal_zone, name_of
 from helpers.result_writer import ResultWriter
@@ -23,16 +25,33 @@ from helpers.result_writer import ResultWriter
 TEST_ID = "EDGE-006"
 
 
+class Terminated(Exception):
+    """SIGTERM arrived during the test (the orchestrator's timeout, or an operator's kill)."""
+
+
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Python dies on SIGTERM without running ``finally``: raise KeyboardInterrupt instead, so it does."""
+def _sigterm_as_failure(session: pytest.Session) -> Iterator[None]:
+    """Turns the first SIGTERM into a test failure, so ``finally`` restores the nodes and the result is kept.
+
+    Python dies on SIGTERM without running ``finally``; KeyboardInterrupt would run it but leaves the test
+    without a call phase in the JSON report. A plain exception fails this test with its id and evidence, and
+    ``session.shouldstop`` then ends the run (exit code 2, interrupted) instead of starting the next test.
+    """
+    fired = False
 
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+        nonlocal fired
+        if fired:
+            return  # one is enough: a second must not interrupt the restore
+        fired = True
+        raise Terminated(f"interrupted by signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
+    except Terminated as e:
+        session.shouldstop = f"{TEST_ID}: {e}"
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -56,7 +75,7 @@ def _evict_with_retry(kube: KubeCommand, pod: str, retry_timeout: int, writer: R
             return False
 
 
-def test_edge_006_zone_failure(config: TestConfig, writer: ResultWriter) -> None:
+def test_edge_006_zone_failure(config: TestConfig, writer: ResultWriter, request: pytest.FixtureRequest) -> None:
     writer.start_test(TEST_ID, "Zone failure simulation", "edge-cases")
     writer.add_reproduce("kubectl get nodes -L topology.kubernetes.io/zone,kubernetes.azure.com/scalesetpriority")
     writer.add_reproduce(f"kubectl get pods -n {config.namespace} -o wide")
@@ -68,7 +87,7 @@ def test_edge_006_zone_failure(config: TestConfig, writer: ResultWriter) -> None
     nodes = NodeHelper(kube, config.spot_label)
     pods = PodHelper(kube, nodes, config.service_label)
 
-    with _sigterm_as_interrupt():
+    with _sigterm_as_failure(request.session):
         # 0. A run killed with SIGKILL may have left marked nodes: restore them first.
         leftovers = [name_of(n) for n in nodes.marked_by(TEST_ID)]
         if leftovers:
