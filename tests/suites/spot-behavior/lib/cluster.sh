@@ -13,6 +13,7 @@
 ZONE_LABEL_PATH='topology\.kubernetes\.io/zone'
 POOL_LABEL_PATH='kubernetes\.azure\.com/agentpool'
 PRIORITY_LABEL_PATH='kubernetes\.azure\.com/scalesetpriority'
+SPOT_TAINT_KEY="kubernetes.azure.com/scalesetpriority"
 
 # nodes_table: one row per node: name|zone|pool|priority|unschedulable|cordoned-by annotation
 nodes_table() {
@@ -66,5 +67,29 @@ evict_pod() {
   if [[ "$out" == *TooManyRequests* || "$out" == *"disruption budget"* || "$out" == *429* ]]; then
     return 2
   fi
+  return 1
+}
+
+# tolerates_spot "key=operator=value:effect,...": whether one toleration matches the spot taint
+# (key kubernetes.azure.com/scalesetpriority, value spot, effect NoSchedule; Exists and an empty
+# effect match too, as in the scheduler; an empty key with Exists tolerates everything).
+tolerates_spot() {
+  local entry key operator value effect
+  local IFS=','
+  for entry in $1; do
+    key="${entry%%=*}"
+    entry="${entry#*=}"
+    operator="${entry%%=*}"
+    entry="${entry#*=}"
+    value="${entry%%:*}"
+    effect="${entry#*:}"
+    [[ -n "$effect" && "$effect" != "NoSchedule" ]] && continue
+    if [[ "$operator" == "Exists" && (-z "$key" || "$key" == "$SPOT_TAINT_KEY") ]]; then
+      return 0
+    fi
+    if [[ "$key" == "$SPOT_TAINT_KEY" && "$value" == "spot" ]]; then
+      return 0
+    fi
+  done
   return 1
 }

@@ -11,32 +11,6 @@ source "${SCRIPT_DIR}/../../lib/cluster.sh"
 start_test "DIST-003" "Stateless pods tolerate the spot taint" "pod-distribution"
 add_reproduce "kubectl get pods -n ${NAMESPACE} -o jsonpath='{range .items[*]}{.metadata.name}{\": \"}{.spec.tolerations}{\"\\n\"}{end}'"
 
-SPOT_TAINT_KEY="kubernetes.azure.com/scalesetpriority"
-
-# tolerates_spot "key=operator=value:effect,...": whether one toleration matches the spot taint
-# (key kubernetes.azure.com/scalesetpriority, value spot, effect NoSchedule; Exists and an empty
-# effect match too, as in the scheduler; an empty key with Exists tolerates everything).
-tolerates_spot() {
-  local entry key operator value effect
-  local IFS=','
-  for entry in $1; do
-    key="${entry%%=*}"
-    entry="${entry#*=}"
-    operator="${entry%%=*}"
-    entry="${entry#*=}"
-    value="${entry%%:*}"
-    effect="${entry#*:}"
-    [[ -n "$effect" && "$effect" != "NoSchedule" ]] && continue
-    if [[ "$operator" == "Exists" && (-z "$key" || "$key" == "$SPOT_TAINT_KEY") ]]; then
-      return 0
-    fi
-    if [[ "$key" == "$SPOT_TAINT_KEY" && "$value" == "spot" ]]; then
-      return 0
-    fi
-  done
-  return 1
-}
-
 for service in $STATELESS_SERVICES; do
   rows=$(kubectl get pods -n "$NAMESPACE" -l "${SERVICE_LABEL}=${service}" \
     -o jsonpath='{range .items[*]}{.metadata.name}|{range .spec.tolerations[*]}{.key}={.operator}={.value}:{.effect},{end}{"\n"}{end}')
