@@ -69,8 +69,11 @@ fn bash_and_python_agree_on_which_zones_are_zonal() {
     assert_eq!(py.lines().collect::<Vec<_>>(), want, "python is_zonal_zone");
 }
 
-/// Tolerations as (key, operator, value, effect), and whether they let a pod onto a spot node.
-const TOLERATION_CASES: &[(&[(&str, &str, &str, &str)], bool)] = &[
+/// One toleration: (key, operator, value, effect).
+type Toleration = (&'static str, &'static str, &'static str, &'static str);
+
+/// A pod's tolerations, and whether they let it onto a spot node.
+const TOLERATION_CASES: &[(&[Toleration], bool)] = &[
     (&[("kubernetes.azure.com/scalesetpriority", "Equal", "spot", "NoSchedule")], true),
     (&[("kubernetes.azure.com/scalesetpriority", "Exists", "", "NoSchedule")], true),
     (&[("kubernetes.azure.com/scalesetpriority", "Equal", "spot", "")], true),
