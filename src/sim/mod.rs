@@ -2,6 +2,9 @@
 
 pub mod error;
 pub mod request_log;
+pub mod scenario;
 pub mod store;
+pub mod world;
 
 pub use error::SimError;
+pub use scenario::Scenario;
