@@ -186,3 +186,351 @@ fn terratest_module_builds_with_go_1_19() {
         eprintln!("skipped: Go 1.19 not found at {} (set AKS_SPOT_TEST_GO119)", go.display());
     }
 }
+
+/// The suites run against the simulated AKS, as a user runs them against a real cluster.
+mod against_sim {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+    use std::process::{Output, Stdio};
+    use std::time::Duration;
+
+    use aks_spot_test::sim::testing::{ResourceKind, Scenario, SimHandle, SimOptions, start};
+    use serde_json::Value;
+    use tokio::process::Command;
+
+    use super::{suites_dir, tool};
+
+    const ANNOTATION: &str = "aks-spot-test.io/cordoned-by";
+
+    struct Cluster {
+        sim: SimHandle,
+        dir: tempfile::TempDir,
+        kubeconfig: PathBuf,
+    }
+
+    /// kubectl (client-go) does not send a bearer token over plain http, and the simulator serves plain
+    /// http with token auth: this proxy on 127.0.0.1 adds the token to every request, so the suites'
+    /// kubectl reaches the simulator the way it reaches a real API server (which it does over TLS).
+    async fn token_proxy(upstream: std::net::SocketAddr, token: String) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let token = token.clone();
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    let (client_rd, mut client_wr) = client.into_split();
+                    let (server_rd, mut server_wr) = server.into_split();
+                    let down = tokio::spawn(async move {
+                        let mut server_rd = server_rd;
+                        let _ = tokio::io::copy(&mut server_rd, &mut client_wr).await;
+                    });
+                    let _ = forward_requests(client_rd, &mut server_wr, &token).await;
+                    let _ = down.await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// Copies HTTP/1.1 requests (head + Content-Length body; kubectl sends no chunked bodies) from
+    /// `client` to `server`, adding the Authorization header to each head.
+    async fn forward_requests(
+        client: tokio::net::tcp::OwnedReadHalf,
+        server: &mut tokio::net::tcp::OwnedWriteHalf,
+        token: &str,
+    ) -> std::io::Result<()> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let mut reader = BufReader::new(client);
+        loop {
+            let mut head = Vec::new();
+            let mut content_length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).await? == 0 {
+                    return Ok(());
+                }
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        content_length = value.trim().parse().unwrap_or(0);
+                    }
+                    if name.eq_ignore_ascii_case("authorization") {
+                        continue;
+                    }
+                }
+                head.extend_from_slice(line.as_bytes());
+            }
+            head.extend_from_slice(format!("Authorization: Bearer {token}\r\n\r\n").as_bytes());
+            let mut body = vec![0u8; content_length];
+            reader.read_exact(&mut body).await?;
+            head.extend_from_slice(&body);
+            server.write_all(&head).await?;
+        }
+    }
+
+    /// Starts `scenario`, waits (at most 60 s) for its deployments to be ready, writes a kubeconfig.
+    /// `pod_start_seconds` slows replacements down so a test can act while EDGE-006 waits for them.
+    async fn cluster(scenario: &str, pod_start_seconds: Option<f64>) -> Cluster {
+        let mut sc = Scenario::builtin(scenario).expect("built-in scenario");
+        // Scheduled evictions would race the suites' own assertions (DIST-001 counts pods on spot):
+        // these tests are about the suites, so the cluster holds still apart from what EDGE-006 does.
+        sc.timeline.clear();
+        if let Some(secs) = pod_start_seconds {
+            sc.timings.pod_start_seconds = secs;
+        }
+        let sim = start(SimOptions::new(sc)).await.expect("simulator starts");
+        assert!(sim.wait_settled(Duration::from_secs(60)).await, "scenario {scenario} did not settle within 60 s");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        let upstream = sim.kube_url().trim_start_matches("http://").parse().expect("kube url is host:port");
+        let proxy = token_proxy(upstream, sim.token().to_string()).await;
+        let yaml = sim.kubeconfig_yaml().replace(&sim.kube_url(), &format!("http://{proxy}"));
+        std::fs::write(&kubeconfig, yaml).expect("kubeconfig written");
+        Cluster { sim, dir, kubeconfig }
+    }
+
+    fn kubectl_present() -> bool {
+        let found = tool("kubectl").is_some();
+        if !found {
+            eprintln!("skipped: kubectl not found on PATH");
+        }
+        found
+    }
+
+    fn suite_command(program: &Path, dir: &str, c: &Cluster) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(suites_dir().join(dir))
+            .env("KUBECONFIG", &c.kubeconfig)
+            .env("NAMESPACE", "robot-shop")
+            .env("STATELESS_SERVICES", "web cart catalogue")
+            .env("STATEFUL_SERVICES", "mongodb mysql redis")
+            .env("SERVICE_LABEL", "app")
+            .env("SPOT_LABEL", "kubernetes.azure.com/scalesetpriority=spot")
+            .env("EDGE006_EVICTION_RETRY_TIMEOUT", "60")
+            .env("EDGE006_RECOVERY_TIMEOUT", "60")
+            .env("EDGE006_READY_TIMEOUT", "60")
+            .env("RESULTS_DIR", c.dir.path().join("results"))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn run_bash(c: &Cluster, filter: &str) -> Output {
+        let mut cmd = suite_command(Path::new("bash"), "spot-behavior", c);
+        cmd.arg("run-all-tests.sh").env("TEST_FILTER", filter);
+        cmd.output().await.expect("bash runs")
+    }
+
+    fn bash_result(c: &Cluster, id: &str) -> Value {
+        let path = c.dir.path().join("results").join(format!("{id}.json"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()))
+    }
+
+    async fn run_pytest(c: &Cluster, select: &str) -> (Output, Value) {
+        let pytest = tool("pytest").expect("pytest not found: run hack/tools.sh");
+        let report = c.dir.path().join("pytest.json");
+        let mut cmd = suite_command(&pytest, "spot-behavior-python", c);
+        cmd.args(["-p", "no:cacheprovider", "-q", "--json-report"])
+            .arg(format!("--json-report-file={}", report.display()))
+            .arg(select);
+        let out = cmd.output().await.expect("pytest runs");
+        let text =
+            std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{}: {e}\n{}", report.display(), show(&out)));
+        (out, serde_json::from_str(&text).expect("pytest-json-report JSON"))
+    }
+
+    fn show(out: &Output) -> String {
+        format!(
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    /// Nodes that are cordoned or carry EDGE-006's mark.
+    fn cordoned_or_marked(sim: &SimHandle) -> BTreeSet<String> {
+        let page = sim
+            .store()
+            .list(ResourceKind::Node, None, None, None, |n| {
+                n["spec"]["unschedulable"] == true || !n["metadata"]["annotations"][ANNOTATION].is_null()
+            })
+            .expect("list nodes");
+        page.items.iter().filter_map(|n| n["metadata"]["name"].as_str().map(String::from)).collect()
+    }
+
+    fn user_property<'a>(test: &'a Value, key: &str) -> Option<&'a Value> {
+        test["user_properties"].as_array()?.iter().find_map(|p| p.get(key))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bash_suite_passes_on_the_default_cluster() {
+        if !kubectl_present() {
+            return;
+        }
+        let c = cluster("default", None).await;
+        let before = cordoned_or_marked(&c.sim);
+        let out = run_bash(&c, "").await;
+        for id in ["DIST-001", "DIST-002", "DIST-003", "PDB-001", "EDGE-006"] {
+            let r = bash_result(&c, id);
+            assert_eq!(r["status"], "PASS", "{id}: {r:#}\n{}", show(&out));
+        }
+        assert!(out.status.success(), "{}", show(&out));
+        let edge = bash_result(&c, "EDGE-006");
+        eprintln!("EDGE-006 (bash) on default: {edge:#}");
+        assert!(edge["evidence"]["evicted_pods"].as_str().is_some_and(|s| !s.is_empty()), "{edge:#}");
+        assert_eq!(cordoned_or_marked(&c.sim), before, "EDGE-006 left nodes cordoned or marked");
+        c.sim.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn python_suite_passes_on_the_default_cluster() {
+        if !kubectl_present() {
+            return;
+        }
+        let c = cluster("default", None).await;
+        let before = cordoned_or_marked(&c.sim);
+        let (out, report) = run_pytest(&c, ".").await;
+        let tests = report["tests"].as_array().expect("tests[]");
+        let ids: BTreeSet<&str> = tests.iter().filter_map(|t| user_property(t, "test_id")?.as_str()).collect();
+        assert_eq!(ids, BTreeSet::from(["DIST-001", "DIST-002", "DIST-003", "EDGE-006", "PDB-001"]), "{}", show(&out));
+        for t in tests {
+            assert_eq!(t["outcome"], "passed", "{}: {:#}\n{}", t["nodeid"], t, show(&out));
+        }
+        assert_eq!(report["exitcode"], 0);
+        assert_eq!(cordoned_or_marked(&c.sim), before, "EDGE-006 left nodes cordoned or marked");
+        c.sim.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn edge_006_fails_honestly_on_a_non_zonal_cluster() {
+        if !kubectl_present() {
+            return;
+        }
+        let c = cluster("single-zone", None).await;
+        let out = run_bash(&c, "EDGE-006").await;
+        let r = bash_result(&c, "EDGE-006");
+        assert_eq!(r["status"], "FAIL", "{r:#}\n{}", show(&out));
+        let msg = r["error_message"].as_str().unwrap_or_default();
+        assert!(msg.contains("every node pool is zonal") && msg.contains("zone '0'"), "{msg}");
+
+        let (out, report) = run_pytest(&c, "test_edge_cases.py").await;
+        let t = &report["tests"][0];
+        assert_eq!(t["outcome"], "failed", "{}", show(&out));
+        let crash = t["call"]["longrepr"].as_str().unwrap_or_default();
+        assert!(crash.contains("every node pool is zonal") && crash.contains("zone '0'"), "{crash}");
+
+        assert!(cordoned_or_marked(&c.sim).is_empty(), "a refused run must not cordon anything");
+        c.sim.shutdown().await;
+    }
+
+    /// Starts `cmd` in its own process group, waits (at most 60 s) until EDGE-006 has marked a node,
+    /// lets it go on for 2 s (into its evictions and waits), then sends SIGTERM to the whole group.
+    async fn terminate_mid_run(c: &Cluster, mut cmd: Command) -> Output {
+        cmd.process_group(0).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let child = cmd.spawn().expect("suite starts");
+        let pgid = child.id().expect("child pid") as i32;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        // Poll the store (cheap, in memory) for the first mark; the deadline above bounds it.
+        let marked = |n: &Value| n["metadata"]["annotations"][ANNOTATION] == "EDGE-006";
+        while c.sim.store().list(ResourceKind::Node, None, None, None, marked).expect("list nodes").items.is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "EDGE-006 marked no node within 60 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(!cordoned_or_marked(&c.sim).is_empty(), "EDGE-006 should still hold the zone when signalled");
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGTERM)
+            .expect("SIGTERM the suite's process group");
+        // Restoring takes a few kubectl calls; 60 s bounds a hung one.
+        tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("suite exits within 60 s of SIGTERM")
+            .expect("wait for the suite")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn edge_006_bash_restores_the_zone_when_terminated() {
+        if !kubectl_present() {
+            return;
+        }
+        // Replacements take 20 s to start, so EDGE-006 is still waiting when the signal comes.
+        let c = cluster("default", Some(20.0)).await;
+        let before = cordoned_or_marked(&c.sim);
+        let mut cmd = suite_command(Path::new("bash"), "spot-behavior", &c);
+        cmd.arg("run-all-tests.sh").env("TEST_FILTER", "EDGE-006");
+        let out = terminate_mid_run(&c, cmd).await;
+        assert_eq!(cordoned_or_marked(&c.sim), before, "nodes left cordoned after SIGTERM\n{}", show(&out));
+        let r = bash_result(&c, "EDGE-006");
+        assert_eq!(r["status"], "FAIL", "{r:#}");
+        assert_eq!(r["evidence"]["interrupted_by"], "SIGTERM", "{r:#}");
+        c.sim.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn edge_006_python_restores_the_zone_when_terminated() {
+        if !kubectl_present() {
+            return;
+        }
+        let c = cluster("default", Some(20.0)).await;
+        let before = cordoned_or_marked(&c.sim);
+        let pytest = tool("pytest").expect("pytest not found: run hack/tools.sh");
+        let report_path = c.dir.path().join("pytest.json");
+        let mut cmd = suite_command(&pytest, "spot-behavior-python", &c);
+        cmd.args(["-p", "no:cacheprovider", "-q", "--json-report", "test_edge_cases.py"])
+            .arg(format!("--json-report-file={}", report_path.display()));
+        let out = terminate_mid_run(&c, cmd).await;
+        assert_eq!(cordoned_or_marked(&c.sim), before, "nodes left cordoned after SIGTERM\n{}", show(&out));
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&report_path).expect("report written")).expect("JSON");
+        assert_eq!(report["exitcode"], 2, "an interrupted session");
+        let t = &report["tests"][0];
+        assert_eq!(t["outcome"], "failed", "{t:#}");
+        assert_eq!(user_property(t, "test_id").and_then(Value::as_str), Some("EDGE-006"));
+        c.sim.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn terratest_suite_passes_on_default_and_fails_on_single_zone() {
+        let (Some(go), true) = (tool("go"), kubectl_present()) else {
+            eprintln!("skipped: go or kubectl missing");
+            return;
+        };
+        for (scenario, want_fail) in
+            [("default", &[][..]), ("single-zone", &["TestEveryPoolIsZonal", "TestSpotNodesSpanZones"][..])]
+        {
+            let c = cluster(scenario, None).await;
+            let cache = std::env::temp_dir().join("aks-spot-test-suites-gocache");
+            let mut cmd = suite_command(&go, "terratest", &c);
+            cmd.args(["test", "-count=1", "-json", "./..."])
+                .env("GOCACHE", &cache)
+                .env("GOPATH", cache.join("gopath"))
+                .env("GOPROXY", "off")
+                .env("GOFLAGS", "-mod=mod")
+                .env("GOTOOLCHAIN", "local");
+            let out = cmd.output().await.expect("go test runs");
+            let mut failed = BTreeSet::new();
+            let mut passed = BTreeSet::new();
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                let Ok(ev) = serde_json::from_str::<Value>(line) else { continue };
+                let (Some(test), Some(action)) = (ev["Test"].as_str(), ev["Action"].as_str()) else { continue };
+                if test.contains('/') {
+                    continue;
+                }
+                match action {
+                    "fail" => failed.insert(test.to_string()),
+                    "pass" => passed.insert(test.to_string()),
+                    _ => false,
+                };
+            }
+            let want: BTreeSet<String> = want_fail.iter().map(|s| s.to_string()).collect();
+            assert_eq!(failed, want, "{scenario}: {}", show(&out));
+            assert_eq!(passed.len() + failed.len(), 4, "{scenario}: {}", show(&out));
+            c.sim.shutdown().await;
+        }
+    }
+}

@@ -255,7 +255,7 @@ for service in $STATELESS_SERVICES; do
   done
 done
 if wait_child kubectl wait --for=condition=Ready pods --all -n "$NAMESPACE" --timeout="${EDGE006_READY_TIMEOUT}s"; then
-  assert_pass "all pods in ${NAMESPACE} Ready after the zone failure"
+  assert_pass "all pods in ${NAMESPACE} Ready after the zone failure" "Ready within ${EDGE006_READY_TIMEOUT}s" "Ready"
 else
   assert_fail "all pods in ${NAMESPACE} Ready after the zone failure" \
     "Ready within ${EDGE006_READY_TIMEOUT}s" "$(kubectl get pods -n "$NAMESPACE" --no-headers 2>&1 | grep -v ' Running ' | head -20)"
