@@ -274,13 +274,20 @@ mod against_sim {
     /// Starts `scenario`, waits (at most 60 s) for its deployments to be ready, writes a kubeconfig.
     /// `pod_start_seconds` slows replacements down so a test can act while EDGE-006 waits for them.
     async fn cluster(scenario: &str, pod_start_seconds: Option<f64>) -> Cluster {
+        cluster_with(scenario, |sc| {
+            if let Some(secs) = pod_start_seconds {
+                sc.timings.pod_start_seconds = secs;
+            }
+        })
+        .await
+    }
+
+    async fn cluster_with(scenario: &str, tweak: impl FnOnce(&mut Scenario)) -> Cluster {
         let mut sc = Scenario::builtin(scenario).expect("built-in scenario");
         // Scheduled evictions would race the suites' own assertions (DIST-001 counts pods on spot):
         // these tests are about the suites, so the cluster holds still apart from what EDGE-006 does.
         sc.timeline.clear();
-        if let Some(secs) = pod_start_seconds {
-            sc.timings.pod_start_seconds = secs;
-        }
+        tweak(&mut sc);
         let sim = start(SimOptions::new(sc)).await.expect("simulator starts");
         assert!(sim.wait_settled(Duration::from_secs(60)).await, "scenario {scenario} did not settle within 60 s");
         let dir = tempfile::tempdir().expect("tempdir");
@@ -426,6 +433,46 @@ mod against_sim {
         assert!(crash.contains("every node pool is zonal") && crash.contains("zone '0'"), "{crash}");
 
         assert!(cordoned_or_marked(&c.sim).is_empty(), "a refused run must not cordon anything");
+        c.sim.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn edge_006_reports_an_eviction_its_pdb_refuses() {
+        if !kubectl_present() {
+            return;
+        }
+        // web runs 3 replicas; a budget of 3 available allows no eviction at all.
+        let c = cluster_with("default", |sc| {
+            let web = sc.workloads.pdbs.iter_mut().find(|p| p.name == "web-pdb").expect("web-pdb in default");
+            web.min_available = Some(serde_json::json!(3));
+            web.max_unavailable = None;
+        })
+        .await;
+        let before = cordoned_or_marked(&c.sim);
+
+        let mut cmd = suite_command(Path::new("bash"), "spot-behavior", &c);
+        cmd.arg("run-all-tests.sh").env("TEST_FILTER", "EDGE-006").env("EDGE006_EVICTION_RETRY_TIMEOUT", "2");
+        let out = cmd.output().await.expect("bash runs");
+        let r = bash_result(&c, "EDGE-006");
+        assert_eq!(r["status"], "FAIL", "{r:#}\n{}", show(&out));
+        let msg = r["error_message"].as_str().unwrap_or_default();
+        assert!(msg.contains("eviction of web-") && msg.contains("429"), "{msg}");
+        assert_eq!(cordoned_or_marked(&c.sim), before, "bash left nodes cordoned");
+
+        let pytest = tool("pytest").expect("pytest not found: run hack/tools.sh");
+        let report_path = c.dir.path().join("pytest.json");
+        let mut cmd = suite_command(&pytest, "spot-behavior-python", &c);
+        cmd.args(["-p", "no:cacheprovider", "-q", "--json-report", "test_edge_cases.py"])
+            .arg(format!("--json-report-file={}", report_path.display()))
+            .env("EDGE006_EVICTION_RETRY_TIMEOUT", "2");
+        let out = cmd.output().await.expect("pytest runs");
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&report_path).expect("report written")).expect("JSON");
+        let t = &report["tests"][0];
+        assert_eq!(t["outcome"], "failed", "{}", show(&out));
+        let crash = t["call"]["longrepr"].as_str().unwrap_or_default();
+        assert!(crash.contains("eviction of web-") && crash.contains("429"), "{crash}");
+        assert_eq!(cordoned_or_marked(&c.sim), before, "python left nodes cordoned");
         c.sim.shutdown().await;
     }
 
