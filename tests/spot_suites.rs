@@ -208,69 +208,6 @@ mod against_sim {
         kubeconfig: PathBuf,
     }
 
-    /// kubectl (client-go) does not send a bearer token over plain http, and the simulator serves plain
-    /// http with token auth: this proxy on 127.0.0.1 adds the token to every request, so the suites'
-    /// kubectl reaches the simulator the way it reaches a real API server (which it does over TLS).
-    async fn token_proxy(upstream: std::net::SocketAddr, token: String) -> std::net::SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy addr");
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let token = token.clone();
-                tokio::spawn(async move {
-                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { return };
-                    let (client_rd, mut client_wr) = client.into_split();
-                    let (server_rd, mut server_wr) = server.into_split();
-                    let down = tokio::spawn(async move {
-                        let mut server_rd = server_rd;
-                        let _ = tokio::io::copy(&mut server_rd, &mut client_wr).await;
-                    });
-                    let _ = forward_requests(client_rd, &mut server_wr, &token).await;
-                    let _ = down.await;
-                });
-            }
-        });
-        addr
-    }
-
-    /// Copies HTTP/1.1 requests (head + Content-Length body; kubectl sends no chunked bodies) from
-    /// `client` to `server`, adding the Authorization header to each head.
-    async fn forward_requests(
-        client: tokio::net::tcp::OwnedReadHalf,
-        server: &mut tokio::net::tcp::OwnedWriteHalf,
-        token: &str,
-    ) -> std::io::Result<()> {
-        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-        let mut reader = BufReader::new(client);
-        loop {
-            let mut head = Vec::new();
-            let mut content_length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).await? == 0 {
-                    return Ok(());
-                }
-                if line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':') {
-                    if name.eq_ignore_ascii_case("content-length") {
-                        content_length = value.trim().parse().unwrap_or(0);
-                    }
-                    if name.eq_ignore_ascii_case("authorization") {
-                        continue;
-                    }
-                }
-                head.extend_from_slice(line.as_bytes());
-            }
-            head.extend_from_slice(format!("Authorization: Bearer {token}\r\n\r\n").as_bytes());
-            let mut body = vec![0u8; content_length];
-            reader.read_exact(&mut body).await?;
-            head.extend_from_slice(&body);
-            server.write_all(&head).await?;
-        }
-    }
-
     /// Starts `scenario`, waits (at most 60 s) for its deployments to be ready, writes a kubeconfig.
     /// `pod_start_seconds` slows replacements down so a test can act while EDGE-006 waits for them.
     async fn cluster(scenario: &str, pod_start_seconds: Option<f64>) -> Cluster {
@@ -292,10 +229,10 @@ mod against_sim {
         assert!(sim.wait_settled(Duration::from_secs(60)).await, "scenario {scenario} did not settle within 60 s");
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
-        let upstream = sim.kube_url().trim_start_matches("http://").parse().expect("kube url is host:port");
-        let proxy = token_proxy(upstream, sim.token().to_string()).await;
-        let yaml = sim.kubeconfig_yaml().replace(&sim.kube_url(), &format!("http://{proxy}"));
-        std::fs::write(&kubeconfig, yaml).expect("kubeconfig written");
+        sim.write_kubeconfig(&kubeconfig).expect("kubeconfig written");
+        // kubectl (client-go) sends no bearer token over plain http, and the simulator serves plain
+        // http: let it answer token-less requests, as a real server answers kubectl's over TLS.
+        sim.kube_faults().set_anonymous(true);
         Cluster { sim, dir, kubeconfig }
     }
 
