@@ -414,8 +414,8 @@ mod against_sim {
     }
 
     /// Starts `cmd` in its own process group, waits (at most 60 s) until EDGE-006 has marked a node,
-    /// lets it go on for 2 s (into its evictions and waits), then sends SIGTERM to the whole group.
-    async fn terminate_mid_run(c: &Cluster, mut cmd: Command) -> Output {
+    /// lets it go on for 2 s (into its evictions and waits), then sends `signal` to the whole group.
+    async fn signal_mid_run(c: &Cluster, mut cmd: Command, signal: nix::sys::signal::Signal) -> Output {
         cmd.process_group(0).stdout(Stdio::piped()).stderr(Stdio::piped());
         let child = cmd.spawn().expect("suite starts");
         let pgid = child.id().expect("child pid") as i32;
@@ -428,13 +428,56 @@ mod against_sim {
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(!cordoned_or_marked(&c.sim).is_empty(), "EDGE-006 should still hold the zone when signalled");
-        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGTERM)
-            .expect("SIGTERM the suite's process group");
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal).expect("signal the suite's process group");
         // Restoring takes a few kubectl calls; 60 s bounds a hung one.
         tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
             .await
-            .expect("suite exits within 60 s of SIGTERM")
+            .expect("suite exits within 60 s of the signal")
             .expect("wait for the suite")
+    }
+
+    async fn terminate_mid_run(c: &Cluster, cmd: Command) -> Output {
+        signal_mid_run(c, cmd, nix::sys::signal::Signal::SIGTERM).await
+    }
+
+    /// SIGKILL cannot be trapped: the zone stays cordoned, but every node carries EDGE-006's mark, which is
+    /// what the orchestrator's restore step and the next EDGE-006 run look for.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn edge_006_after_sigkill_the_marks_let_the_next_run_restore_the_zone() {
+        if !kubectl_present() {
+            return;
+        }
+        let c = cluster("default", Some(20.0)).await;
+        let before = cordoned_or_marked(&c.sim);
+        let mut cmd = suite_command(Path::new("bash"), "spot-behavior", &c);
+        cmd.arg("run-all-tests.sh").env("TEST_FILTER", "EDGE-006");
+        signal_mid_run(&c, cmd, nix::sys::signal::Signal::SIGKILL).await;
+
+        let left: BTreeSet<String> = cordoned_or_marked(&c.sim).difference(&before).cloned().collect();
+        assert!(!left.is_empty(), "SIGKILL mid-run should leave the zone cordoned");
+        let unmarked = c
+            .sim
+            .store()
+            .list(ResourceKind::Node, None, None, None, |n| {
+                n["spec"]["unschedulable"] == true && n["metadata"]["annotations"][ANNOTATION] != "EDGE-006"
+            })
+            .expect("list nodes");
+        let unmarked: BTreeSet<String> =
+            unmarked.items.iter().filter_map(|n| n["metadata"]["name"].as_str().map(String::from)).collect();
+        assert!(unmarked.is_subset(&before), "cordoned without a mark: {unmarked:?}");
+
+        // The next run restores them first, then does its own work and restores that too.
+        let out = run_bash(&c, "EDGE-006").await;
+        let r = bash_result(&c, "EDGE-006");
+        let restored: BTreeSet<String> = r["evidence"]["restored_from_previous_run"]
+            .as_str()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        assert_eq!(restored, left, "{r:#}\n{}", show(&out));
+        assert_eq!(cordoned_or_marked(&c.sim), before, "{}", show(&out));
+        c.sim.shutdown().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
