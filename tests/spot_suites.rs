@@ -138,6 +138,28 @@ fn every_bash_script_parses() {
 }
 
 #[test]
+fn bash_suite_is_shellcheck_clean() {
+    let Some(shellcheck) = tool("shellcheck") else {
+        eprintln!("skipped: shellcheck not found on PATH (apt-get install shellcheck)");
+        return;
+    };
+    let dir = suites_dir().join("spot-behavior");
+    // Run from the suite directory so .shellcheckrc resolves the `source` lines.
+    let out = Command::new(shellcheck)
+        .args(["lib/cluster.sh", "categories/01-pod-distribution/DIST-001_stateless_on_spot.sh"])
+        .args([
+            "categories/01-pod-distribution/DIST-002_stateful_off_spot.sh",
+            "categories/01-pod-distribution/DIST-003_spot_tolerations.sh",
+            "categories/03-pdb/PDB-001_stateful_pdbs_exist.sh",
+            "categories/10-edge-cases/EDGE-006_zone_failure.sh",
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("shellcheck runs");
+    stdout_of(&out, "shellcheck");
+}
+
+#[test]
 fn python_suite_compiles() {
     let python = tool("python3").expect("python3 not found: run hack/tools.sh");
     let dir = suites_dir().join("spot-behavior-python");
