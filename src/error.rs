@@ -23,6 +23,12 @@ pub enum Error {
     Azure(#[from] AzureError),
     #[error(transparent)]
     Sim(#[from] SimError),
+    #[error("failed to write {what} to stdout")]
+    Output {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0} is not implemented yet")]
     NotImplemented(&'static str),
 }

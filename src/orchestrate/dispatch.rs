@@ -1,20 +1,24 @@
 //! Routes a parsed command line to the command that handles it, and turns the result into an exit code.
 
-use crate::cli::{Cli, Command};
+use crate::cli::validate::process_env;
+use crate::cli::{Cli, Command, Settings, Verbosity, init_logging};
 use crate::error::Error;
 use crate::exit::ExitCode;
 
+use super::completions;
+
 /// Runs the command and returns the process exit code; errors are printed here, once.
 pub async fn dispatch(cli: Cli) -> ExitCode {
+    init_logging(Verbosity::from_flags(cli.global.verbose, cli.global.quiet));
     let result: Result<ExitCode, Error> = match &cli.command {
-        Command::Run(_) => Err(Error::NotImplemented("run")),
-        Command::Report(_) => Err(Error::NotImplemented("report")),
-        Command::Remediate(_) => Err(Error::NotImplemented("remediate")),
-        Command::Monitor(_) => Err(Error::NotImplemented("monitor")),
-        Command::Snapshot(_) => Err(Error::NotImplemented("snapshot")),
-        Command::Demo(_) => Err(Error::NotImplemented("demo")),
+        Command::Run(_) => settings(&cli).and(Err(Error::NotImplemented("run"))),
+        Command::Report(_) => settings(&cli).and(Err(Error::NotImplemented("report"))),
+        Command::Remediate(_) => settings(&cli).and(Err(Error::NotImplemented("remediate"))),
+        Command::Monitor(_) => settings(&cli).and(Err(Error::NotImplemented("monitor"))),
+        Command::Snapshot(_) => settings(&cli).and(Err(Error::NotImplemented("snapshot"))),
+        Command::Demo(_) => settings(&cli).and(Err(Error::NotImplemented("demo"))),
         Command::Sim(_) => Err(Error::NotImplemented("sim")),
-        Command::Completions(_) => Err(Error::NotImplemented("completions")),
+        Command::Completions(args) => completions::run(args.shell, &mut std::io::stdout().lock()),
     };
     match result {
         Ok(code) => code,
@@ -23,6 +27,19 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
             err.exit_code()
         }
     }
+}
+
+/// The layered configuration for commands that need one; its warnings are logged here, once.
+fn settings(cli: &Cli) -> Result<Settings, Error> {
+    let run = match &cli.command {
+        Command::Run(args) => Some(args),
+        _ => None,
+    };
+    let settings = crate::cli::resolve(&cli.global, run, &process_env())?;
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(settings)
 }
 
 /// "outer: inner: root" so the user sees the whole cause, not just the top line.

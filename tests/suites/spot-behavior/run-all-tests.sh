@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-all-tests.sh: runs every categories/*/*.sh of the Bash spot-behavior suite, each in its own
 # bash process, in name order, and never stops at a failing script. Exit 0 when every script
-# passed, 1 when any failed (non-zero exit, or a FAIL/RUNNING result file).
+# passed, 1 when any failed (non-zero exit, or a FAIL/RUNNING result file), 2 when none ran.
 #
 # Environment:
 #   SUITE_DIR    the suite directory holding categories/ (default: this script's directory)
@@ -29,7 +29,7 @@ fi
 selected() {
   local rel=$1 p
   ((${#patterns[@]} == 0)) && return 0
-  for p in "${patterns[@]}"; do
+  for p in ${patterns[@]+"${patterns[@]}"}; do
     [[ -z $p ]] && continue
     # shellcheck disable=SC2053 # the pattern is meant as a glob
     [[ $rel == *$p* ]] && return 0
@@ -43,7 +43,7 @@ shopt -u nullglob
 
 total=0
 failed=0
-for script in "${scripts[@]}"; do
+for script in ${scripts[@]+"${scripts[@]}"}; do
   rel=${script#"$SUITE_DIR"/}
   selected "$rel" || continue
   total=$((total + 1))
@@ -73,7 +73,9 @@ fi
 
 echo "### SUMMARY scripts=$total failed=$failed results=$RESULTS_DIR"
 if ((total == 0)); then
+  # Nothing ran (a typo in TEST_FILTER, an empty suite): that is not a pass.
   echo "run-all-tests: no test scripts matched under $SUITE_DIR/categories" >&2
+  exit 2
 fi
 ((failed == 0)) || exit 1
 exit 0

@@ -14,6 +14,14 @@
 
 RESULTS_DIR="${RESULTS_DIR:-results}"
 
+# Empty until start_test, so helpers called out of order fail soft under `set -u`. The
+# ${a[@]+"${a[@]}"} expansions below keep empty arrays safe on Bash < 4.4 (older jump boxes).
+_COMMON_ASSERTIONS=()
+_COMMON_EV_KEYS=()
+_COMMON_EV_VALUES=()
+_COMMON_REPRODUCE=()
+_COMMON_ACTIVE=""
+
 # Escapes $1 as the body of a JSON string (without the quotes) into the variable named by $2.
 # Bash strings cannot hold NUL; every other control character is escaped.
 _common_json_escape() {
@@ -68,7 +76,7 @@ _common_write() {
     out+="\"error_message\": null, "
   fi
   local IFS=,
-  out+="\"assertions\": [${_COMMON_ASSERTIONS[*]}], "
+  out+="\"assertions\": [${_COMMON_ASSERTIONS[*]+"${_COMMON_ASSERTIONS[*]}"}], "
   local ev=() k
   for ((k = 0; k < ${#_COMMON_EV_KEYS[@]}; k++)); do
     local kj vj
@@ -76,13 +84,13 @@ _common_write() {
     _common_json_string "${_COMMON_EV_VALUES[k]}" vj
     ev+=("$kj: $vj")
   done
-  out+="\"evidence\": {${ev[*]}}, "
+  out+="\"evidence\": {${ev[*]+"${ev[*]}"}}, "
   local rep=() r
-  for r in "${_COMMON_REPRODUCE[@]}"; do
+  for r in ${_COMMON_REPRODUCE[@]+"${_COMMON_REPRODUCE[@]}"}; do
     _common_json_string "$r" j
     rep+=("$j")
   done
-  out+="\"reproduce_commands\": [${rep[*]}], "
+  out+="\"reproduce_commands\": [${rep[*]+"${rep[*]}"}], "
   unset IFS
   _common_json_string "$_COMMON_SCRIPT" j; out+="\"script\": $j, "
   out+="\"started_at\": \"$_COMMON_STARTED_AT\", "
