@@ -9,6 +9,5 @@ export GOPROXY=off GOTOOLCHAIN=local GOFLAGS=-mod=mod
 export AKS_SPOT_TEST_GO119=/usr/lib/go-1.19/bin/go
 echo "test: go $(go version 2>/dev/null || echo missing); pytest $(pytest --version 2>&1 | head -1)"
 cargo fmt --check
-echo "test: cargo fmt ok"
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --all-targets 2>&1
