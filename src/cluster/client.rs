@@ -36,6 +36,19 @@ pub struct Connection {
     pub context: String,
     pub server: String,
     pub cluster_name: String,
+    /// Kept to build the watch's client (`watch_client`).
+    config: Config,
+}
+
+impl Connection {
+    /// A client without kube's built-in retry of 429/503/504. The built-in retry backs off for minutes
+    /// (15 attempts, up to 1000 s apart) without saying anything; the eviction watch needs to see the failure
+    /// at once to record a gap, and its watcher backs off by itself.
+    pub fn watch_client(&self) -> Result<Client, ClusterError> {
+        let mut config = self.config.clone();
+        config.default_retry = false;
+        Client::try_from(config).map_err(|source| ClusterError::Client { context: self.context.clone(), source })
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -67,9 +80,9 @@ pub async fn connect(input: &KubeconfigInput, context: Option<&str>) -> Result<C
     let options = KubeConfigOptions { context: context.map(str::to_owned), ..KubeConfigOptions::default() };
     let config = Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(ClusterError::Kubeconfig)?;
     let server = config.cluster_url.to_string().trim_end_matches('/').to_owned();
-    let client =
-        Client::try_from(config).map_err(|source| ClusterError::Client { context: context_name.clone(), source })?;
-    Ok(Connection { client, context: context_name, server, cluster_name })
+    let client = Client::try_from(config.clone())
+        .map_err(|source| ClusterError::Client { context: context_name.clone(), source })?;
+    Ok(Connection { client, context: context_name, server, cluster_name, config })
 }
 
 fn connect_in_cluster() -> Result<Connection, ClusterError> {
@@ -77,8 +90,8 @@ fn connect_in_cluster() -> Result<Connection, ClusterError> {
     let server = config.cluster_url.to_string().trim_end_matches('/').to_owned();
     let context = "in-cluster".to_owned();
     let client =
-        Client::try_from(config).map_err(|source| ClusterError::Client { context: context.clone(), source })?;
-    Ok(Connection { client, context: context.clone(), server, cluster_name: context })
+        Client::try_from(config.clone()).map_err(|source| ClusterError::Client { context: context.clone(), source })?;
+    Ok(Connection { client, context: context.clone(), server, cluster_name: context, config })
 }
 
 /// The merged kubeconfig, or `None` when there is none to read (the caller then tries in-cluster config).

@@ -106,7 +106,9 @@ impl EvictionTracker {
         reason: &str,
         message: &str,
     ) -> Option<EvictionEvent> {
-        if at < self.started {
+        // core/v1 Event times have whole-second resolution: an event in the start's own second may be after it.
+        let started_second = Timestamp::from_second(self.started.as_second()).unwrap_or(self.started);
+        if at < started_second {
             return None;
         }
         let mut ids = node.identities();
@@ -320,6 +322,24 @@ mod tests {
         assert!((s.watched_seconds - 1800.0).abs() < 1e-9);
         assert_eq!(s.events[0].node, "a");
         assert_eq!(s.events[0].reason, "PreemptScheduled");
+    }
+
+    #[test]
+    fn event_in_the_start_second_counts() {
+        let mut t = EvictionTracker::new(ts("2026-01-01T00:00:00.700Z"));
+        let now = ts("2026-01-01T00:10:00Z");
+        let (_, counted) = t.observe_event(
+            &event("a", "PreemptScheduled", "Preempt", "2026-01-01T00:00:00Z"),
+            Some(&spot("a", "p")),
+            now,
+        );
+        assert!(counted.is_some());
+        let (_, counted) = t.observe_event(
+            &event("b", "PreemptScheduled", "Preempt", "2025-12-31T23:59:59Z"),
+            Some(&spot("b", "p")),
+            now,
+        );
+        assert!(counted.is_none());
     }
 
     #[test]

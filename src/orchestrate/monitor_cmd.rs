@@ -13,7 +13,7 @@ use crate::report::model::{EvictionEvent, EvictionMonitoring};
 
 pub(crate) async fn run(global: &GlobalArgs, config: &Config, args: &MonitorArgs) -> Result<ExitCode, Error> {
     let conn = connect_checked(global, config).await?;
-    let mut watch = start_eviction_watch(conn.client.clone()).await?;
+    let mut watch = start_eviction_watch(conn.watch_client()?).await?;
     let mut live = watch.take_live();
     let json = args.output == OutputArg::Json;
     let every =
