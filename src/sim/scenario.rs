@@ -365,7 +365,7 @@ impl Scenario {
                     return bad(format!("timeline refers to unknown pool {p}"));
                 }
             }
-            if !(e.at_seconds >= 0.0) {
+            if e.at_seconds.is_nan() || e.at_seconds < 0.0 {
                 return bad(format!("at_seconds must be >= 0, got {}", e.at_seconds));
             }
         }

@@ -711,6 +711,9 @@ pub fn add_taint(node: &mut Value, key: &str, value: &str, effect: &str) {
     }
 }
 
+/// Lower is better: (-preferred affinity weight, pods of the owner in the zone, on the node, on the node in total).
+type Score = (i64, i64, i64, i64);
+
 /// Chooses nodes for pods, as kube-scheduler would for these simple pods: filters (Ready, schedulable,
 /// taints, required affinity, nodeSelector) then scores (preferred affinity, zone spread, node spread).
 #[derive(Debug)]
@@ -758,7 +761,7 @@ impl Placer {
     pub fn place(&mut self, template: &Value, ns: &str, owner: &str) -> Option<String> {
         let spec = &template["spec"];
         let key = format!("{ns}/{owner}");
-        let mut best: Option<((i64, i64, i64, i64), String, String)> = None;
+        let mut best: Option<(Score, String, String)> = None;
         for n in &self.nodes {
             if !schedulable(n) || !fits(spec, n) {
                 continue;
