@@ -43,9 +43,21 @@ impl Sim {
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
-        let store = Arc::new(Store::new(100_000));
         let scenario = Scenario::builtin(scenario).expect("built-in scenario");
-        let world = World::build(scenario, Arc::clone(&store)).expect("world");
+        // World building names pods with a random 5-letter suffix and fails on the rare collision (about one
+        // build in two for `large`, reported to the sim's owner): build again on a fresh store.
+        let mut attempt = 0;
+        let (store, world) = loop {
+            let store = Arc::new(Store::new(100_000));
+            match World::build(scenario.clone(), Arc::clone(&store)) {
+                Ok(world) => break (store, world),
+                Err(e) if attempt < 5 => {
+                    attempt += 1;
+                    eprintln!("world build failed ({e}), retrying");
+                }
+                Err(e) => panic!("world: {e}"),
+            }
+        };
         let faults = KubeFaults::default();
         let state = KubeApiState {
             store: Arc::clone(&store),
@@ -398,4 +410,71 @@ async fn imds_credential_sends_metadata_header_and_caches_tokens() {
     let err = check_token(&wrong, ARM_SCOPE).await.expect_err("must fail");
     let text = chain(&err);
     assert!(text.contains("400") && text.contains("unknown identity"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evictions_by_the_simulator_control_plane_delete_and_deallocate() {
+    use aks_spot_test::sim::testing::{SimOptions, start};
+    let sim = start(SimOptions::new(Scenario::builtin("default").expect("scenario"))).await.expect("sim");
+    let client = sim.kube_client().await;
+    let pool_nodes = |pool: &str| -> Vec<String> {
+        let page = sim.store().list(ResourceKind::Node, None, None, None, |_| true).expect("nodes");
+        let mut v: Vec<String> = page
+            .items
+            .iter()
+            .filter(|n| n["metadata"]["labels"]["kubernetes.azure.com/agentpool"] == pool)
+            .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_owned))
+            .collect();
+        v.sort();
+        v
+    };
+    let deleted = pool_nodes("spotgeneral1")[0].clone();
+    // spotcompute's eviction policy is Deallocate: the node stays, tainted as shut down.
+    let deallocated = pool_nodes("spotcompute")[0].clone();
+    let watch = start_eviction_watch(client).await.expect("watch");
+    sim.evict_node(&deleted);
+    sim.evict_node(&deallocated);
+    wait_for(
+        || {
+            let m = watch.current();
+            has_node(&m, &deleted) && has_node(&m, &deallocated)
+        },
+        "both evictions",
+    )
+    .await;
+    let m = watch.stop().await;
+    assert_eq!(m.total_evictions, 2, "{:?}", m.events);
+    assert_eq!(m.per_pool.get("spotgeneral1"), Some(&1));
+    assert_eq!(m.per_pool.get("spotcompute"), Some(&1));
+    sim.shutdown().await;
+}
+
+/// Serves the `large` scenario for `hack/bench/snapshot-memory.sh` until `$BENCH_STOP` exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark helper: run by hack/bench/snapshot-memory.sh"]
+async fn serve_large_scenario_for_bench() {
+    use aks_spot_test::sim::testing::{SimOptions, start};
+    let kubeconfig = std::env::var("BENCH_KUBECONFIG").expect("BENCH_KUBECONFIG");
+    let stop = std::path::PathBuf::from(std::env::var("BENCH_STOP").expect("BENCH_STOP"));
+    // Same random pod-name collision as in `Sim::start`: start again.
+    let mut attempts = 0;
+    let sim = loop {
+        match start(SimOptions::new(Scenario::builtin("large").expect("scenario"))).await {
+            Ok(sim) => break sim,
+            Err(e) if attempts < 5 => {
+                attempts += 1;
+                eprintln!("sim start failed ({e}), retrying");
+            }
+            Err(e) => panic!("sim: {e}"),
+        }
+    };
+    sim.write_kubeconfig(std::path::Path::new(&kubeconfig)).expect("kubeconfig");
+    // Bounded by the script, which creates the stop file on exit; an hour is the backstop.
+    let _ = tokio::time::timeout(Duration::from_secs(3600), async {
+        while !stop.exists() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    sim.shutdown().await;
 }
