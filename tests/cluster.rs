@@ -478,3 +478,40 @@ async fn serve_large_scenario_for_bench() {
     .await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_and_monitor_commands_against_the_simulator() {
+    let sim = Sim::start("default").await;
+    let bin = env!("CARGO_BIN_EXE_aks-spot-test");
+    let kc = sim.kubeconfig.clone();
+    let run = |args: Vec<String>| {
+        let kc = kc.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(bin)
+                .args(["--kubeconfig".to_owned(), kc.display().to_string()])
+                .args(args)
+                .env_remove("KUBECONFIG")
+                .output()
+                .expect("run binary")
+        })
+    };
+    let out = run(vec!["snapshot".into(), "-o".into(), "json".into()]).await.expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let snap: serde_json::Value = serde_json::from_slice(&out.stdout).expect("snapshot json");
+    let nodes = sim.store.list(ResourceKind::Node, None, None, None, |_| true).expect("nodes").items.len();
+    assert_eq!(snap["total_nodes"], nodes);
+
+    let out =
+        run(vec!["monitor".into(), "--duration".into(), "1".into(), "-o".into(), "json".into()]).await.expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().expect("a line")).expect("json line");
+    assert_eq!(last["type"], "final");
+    assert_eq!(last["total_evictions"], 0);
+
+    sim.faults.set_down(true);
+    let out = run(vec!["snapshot".into()]).await.expect("join");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&sim.server) && err.contains("context sim"), "{err}");
+}
