@@ -125,7 +125,7 @@ pub fn parse_token_response(body: &[u8], now: OffsetDateTime) -> azure_core::Res
     };
     let expires_on = match (number("expires_on"), number("expires_in")) {
         (Some(epoch), _) => OffsetDateTime::from_unix_timestamp(epoch).ok(),
-        (None, Some(secs)) => Some(now + time::Duration::seconds(secs)),
+        (None, Some(secs)) => now.checked_add(time::Duration::seconds(secs)),
         (None, None) => None,
     }
     .ok_or_else(|| CoreError::message(ErrorKind::Credential, "managed identity token response has no expiry"))?;
@@ -210,5 +210,19 @@ mod tests {
         let text = format!("{cred:?}");
         assert!(text.contains("127.0.0.1:1") && text.contains("cid"));
         assert!(ImdsCredential::with_endpoint("not a url", None).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn token_parser_never_panics(body in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let _ = parse_token_response(&body, OffsetDateTime::UNIX_EPOCH);
+        }
+
+        #[test]
+        fn token_parser_never_panics_on_json_shapes(on in proptest::option::of(-1_000_000_000_000i64..1_000_000_000_000),
+                                                   inn in proptest::option::of(proptest::num::i64::ANY)) {
+            let body = serde_json::json!({"access_token": "t", "expires_on": on.map(|v| v.to_string()), "expires_in": inn});
+            let _ = parse_token_response(body.to_string().as_bytes(), OffsetDateTime::UNIX_EPOCH);
+        }
     }
 }

@@ -303,4 +303,13 @@ mod tests {
         assert_eq!(micro.component(), "x");
         assert!(micro.when().is_some());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn lean_types_never_panic_on_arbitrary_text(text in ".{0,200}") {
+            let _ = serde_json::from_str::<LeanNode>(&text).map(|n| NodeInfo::from(&n));
+            let _ = serde_json::from_str::<LeanEvent>(&text).map(|e| (e.when(), e.component().len()));
+            let _ = serde_json::from_str::<LeanList<LeanPod>>(&text);
+        }
+    }
 }
