@@ -5,4 +5,14 @@
 pub enum AzureError {
     #[error("failed to acquire an Azure token")]
     Credential(#[source] azure_core::Error),
+    #[error("failed to acquire an Azure token for scope {scope}")]
+    Token {
+        scope: String,
+        #[source]
+        source: azure_core::Error,
+    },
+    #[error("failed to create the default Azure credential chain")]
+    DefaultChain(#[source] azure_core::Error),
+    #[error("invalid managed identity token endpoint {endpoint}: {reason}")]
+    Endpoint { endpoint: String, reason: String },
 }

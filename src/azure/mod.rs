@@ -1,5 +1,6 @@
 //! The Azure side: credentials (managed identity on a jump box) and VMSS instances.
 
+pub mod credential;
 pub mod error;
 
 pub use error::AzureError;

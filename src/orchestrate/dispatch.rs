@@ -15,8 +15,14 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Run(_) => settings(&cli).and(Err(Error::NotImplemented("run"))),
         Command::Report(args) => settings(&cli).and_then(|s| report_command(&s, args)),
         Command::Remediate(_) => settings(&cli).and(Err(Error::NotImplemented("remediate"))),
-        Command::Monitor(_) => settings(&cli).and(Err(Error::NotImplemented("monitor"))),
-        Command::Snapshot(_) => settings(&cli).and(Err(Error::NotImplemented("snapshot"))),
+        Command::Monitor(args) => match settings(&cli) {
+            Ok(s) => super::monitor_cmd::run(&cli.global, &s.config, args).await,
+            Err(e) => Err(e),
+        },
+        Command::Snapshot(args) => match settings(&cli) {
+            Ok(s) => super::snapshot_cmd::run(&cli.global, &s.config, args).await,
+            Err(e) => Err(e),
+        },
         Command::Demo(_) => settings(&cli).and(Err(Error::NotImplemented("demo"))),
         Command::Sim(_) => Err(Error::NotImplemented("sim")),
         Command::Completions(args) => completions::run(args.shell, &mut std::io::stdout().lock()),

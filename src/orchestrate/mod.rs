@@ -3,7 +3,9 @@
 mod completions;
 mod dispatch;
 mod finish;
+mod monitor_cmd;
 mod report_cmd;
+mod snapshot_cmd;
 
 pub use completions::script as completion_script;
 pub use dispatch::dispatch;
