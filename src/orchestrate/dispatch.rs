@@ -12,7 +12,10 @@ use super::report_cmd::report_command;
 pub async fn dispatch(cli: Cli) -> ExitCode {
     init_logging(Verbosity::from_flags(cli.global.verbose, cli.global.quiet));
     let result: Result<ExitCode, Error> = match &cli.command {
-        Command::Run(_) => settings(&cli).and(Err(Error::NotImplemented("run"))),
+        Command::Run(args) => match settings(&cli) {
+            Ok(s) => super::run::run_command(&s, args).await,
+            Err(e) => Err(e),
+        },
         Command::Report(args) => settings(&cli).and_then(|s| report_command(&s, args)),
         Command::Remediate(_) => settings(&cli).and(Err(Error::NotImplemented("remediate"))),
         Command::Monitor(args) => match settings(&cli) {
@@ -23,7 +26,10 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
             Ok(s) => super::snapshot_cmd::run(&cli.global, &s.config, args).await,
             Err(e) => Err(e),
         },
-        Command::Demo(_) => settings(&cli).and(Err(Error::NotImplemented("demo"))),
+        Command::Demo(args) => match settings(&cli) {
+            Ok(s) => super::demo::demo_command(&s, args).await,
+            Err(e) => Err(e),
+        },
         Command::Sim(_) => Err(Error::NotImplemented("sim")),
         Command::Completions(args) => completions::run(args.shell, &mut std::io::stdout().lock()),
     };

@@ -12,7 +12,6 @@ use crate::report::write::{print_json, write_reports};
 /// What a finished command produced.
 #[derive(Debug)]
 pub(crate) struct Finished {
-    pub report: TestReport,
     pub written: Vec<(ReportFormat, PathBuf)>,
     pub exit: ExitCode,
 }
@@ -22,7 +21,11 @@ pub(crate) struct Finished {
 pub(crate) fn finish(report: TestReport, formats: &[ReportFormat], dir: &Path) -> Finished {
     let outcome = write_reports(&report, formats, dir);
     for (format, err) in &outcome.failed {
-        eprintln!("warning: the {} report was not written: {}", crate::report::error::format_name(format), render_chain(err));
+        eprintln!(
+            "warning: the {} report was not written: {}",
+            crate::report::error::format_name(format),
+            render_chain(err)
+        );
     }
     for warning in &outcome.warnings {
         eprintln!("warning: {warning}");
@@ -35,5 +38,5 @@ pub(crate) fn finish(report: TestReport, formats: &[ReportFormat], dir: &Path) -
     }
     print_console(&report, Some(&outcome));
     let exit = ExitCode::for_failed_count(report.summary.failed);
-    Finished { report, written: outcome.written, exit }
+    Finished { written: outcome.written, exit }
 }

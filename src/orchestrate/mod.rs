@@ -1,10 +1,12 @@
 //! Orchestration: the only module that knows every domain; one file per command.
 
 mod completions;
+mod demo;
 mod dispatch;
 mod finish;
 mod monitor_cmd;
 mod report_cmd;
+mod run;
 mod snapshot_cmd;
 
 pub use completions::script as completion_script;

@@ -23,8 +23,11 @@ use super::finish::finish;
 /// `aks-spot-test report`.
 pub(crate) fn report_command(settings: &Settings, args: &ReportArgs) -> Result<ExitCode, Error> {
     let cfg = &settings.config;
-    let formats: Vec<ReportFormat> =
-        if args.format.is_empty() { cfg.reports.formats.clone() } else { args.format.iter().map(|f| to_format(*f)).collect() };
+    let formats: Vec<ReportFormat> = if args.format.is_empty() {
+        cfg.reports.formats.clone()
+    } else {
+        args.format.iter().map(|f| to_format(*f)).collect()
+    };
     let dir = args.output_dir.clone().unwrap_or_else(|| settings.base_dir.join(&cfg.reports.output_dir));
 
     let report = match &args.report {

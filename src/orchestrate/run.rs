@@ -1,0 +1,260 @@
+//! `run`: pre-flight, the three suites one after another, snapshots before and after, the eviction
+//! watch around the suites, cordon restore, and the reports. The pipeline every other command reuses.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::args::RunArgs;
+use crate::cli::{KubeconfigSource, Settings};
+use crate::cluster::client::{Connection, KubeconfigInput, connect, preflight_api};
+use crate::cluster::cordon::{restore_cordons, restore_note};
+use crate::cluster::lease::{RunLock, holder_identity};
+use crate::cluster::preflight::check_env_files;
+use crate::cluster::snapshot::take_snapshot;
+use crate::cluster::watch::start_eviction_watch;
+use crate::config::schema::{Config, SuiteConfig};
+use crate::error::{Error, render_chain};
+use crate::exit::ExitCode;
+use crate::report::aggregate::{RunFacts, build_report};
+use crate::report::model::{CheckStatus, ClusterState, EvictionMonitoring, Framework, PreflightCheck};
+use crate::suites::classify::ParseContext;
+use crate::suites::command::SpecInputs;
+use crate::suites::execute::{execute_suite, skipped_run};
+
+use super::finish::{Finished, finish};
+
+/// Where Azure lives for this run; `None` fields use the real Azure endpoints and credential chain.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AzureTarget {
+    pub token_endpoint: Option<String>,
+}
+
+/// `aks-spot-test run`.
+pub(crate) async fn run_command(settings: &Settings, args: &RunArgs) -> Result<ExitCode, Error> {
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    // Ctrl-C stops the running suite like a timeout; the report is still written.
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: stopping the current suite, then writing the report");
+            on_ctrl_c.cancel();
+        }
+    });
+    let out = run_pipeline(settings, args, &AzureTarget::default(), &cancel).await?;
+    Ok(out.exit)
+}
+
+fn kubeconfig_input(source: &KubeconfigSource) -> KubeconfigInput {
+    match source {
+        KubeconfigSource::Explicit(p) | KubeconfigSource::Default(p) => {
+            KubeconfigInput { explicit: Some(p.clone()), env: vec![] }
+        }
+        KubeconfigSource::EnvPaths(paths) => KubeconfigInput { explicit: None, env: paths.clone() },
+        KubeconfigSource::None => KubeconfigInput::default(),
+    }
+}
+
+/// The kubeconfig the suites get as `KUBECONFIG`; with `EnvPaths` they inherit the variable as it is.
+fn kubeconfig_for_suites(source: &KubeconfigSource) -> Option<PathBuf> {
+    match source {
+        KubeconfigSource::Explicit(p) | KubeconfigSource::Default(p) => Some(p.clone()),
+        KubeconfigSource::EnvPaths(_) | KubeconfigSource::None => None,
+    }
+}
+
+/// The whole pipeline. Errors are the ones that stop a run before it starts (unreachable API server,
+/// run lock held, Azure credentials when remediation needs them); everything later is an outcome.
+pub(crate) async fn run_pipeline(
+    settings: &Settings,
+    args: &RunArgs,
+    azure: &AzureTarget,
+    cancel: &CancellationToken,
+) -> Result<Finished, Error> {
+    let cfg = &settings.config;
+    let started_at = Timestamp::now();
+    let clock = Instant::now();
+    let mut notes = Vec::new();
+    let mut preflight = Vec::new();
+
+    // 1. Pre-flight: the API server must answer within the configured timeout, else exit 2.
+    let conn: Connection = connect(&kubeconfig_input(&settings.kubeconfig), cfg.cluster.context.as_deref()).await?;
+    let api_timeout = Duration::from_secs(cfg.cluster.timeout_seconds);
+    preflight.push(preflight_api(&conn, api_timeout).await?);
+    let cluster_name = cfg.cluster.name.clone().unwrap_or_else(|| conn.cluster_name.clone());
+
+    let lock = if cfg.cluster.run_lock.enabled {
+        Some(RunLock::acquire(conn.client.clone(), &cfg.cluster.run_lock, &holder_identity()).await?)
+    } else {
+        None
+    };
+
+    match restore_cordons(&conn.client).await {
+        Ok(restored) => notes.extend(restore_note(&restored, "before the run")),
+        Err(err) => notes.push(format!("could not check for cordons left by an earlier run: {}", render_chain(&err))),
+    }
+
+    preflight.push(azure_preflight(cfg, args, azure).await);
+    let env_files: Vec<(&str, PathBuf)> = suites(cfg)
+        .into_iter()
+        .filter(|(_, s)| s.enabled && !s.env_file.as_os_str().is_empty())
+        .map(|(fw, s)| (fw.as_str(), settings.base_dir.join(&s.env_file)))
+        .collect();
+    let env_refs: Vec<(&str, &Path)> = env_files.iter().map(|(n, p)| (*n, p.as_path())).collect();
+    preflight.extend(check_env_files(&env_refs));
+
+    let initial = snapshot_or_note(&conn, "initial", &mut notes).await;
+
+    // 2. The eviction watch runs around the suites: events live about an hour, so it must start first.
+    let watch = match start_eviction_watch(conn.watch_client()?).await {
+        Ok(w) => Some(w),
+        Err(err) => {
+            notes.push(format!("eviction watch could not start: {}", render_chain(&err)));
+            None
+        }
+    };
+
+    // 3. The suites, one after another; none of them can stop the run.
+    let output_dir = args.output_dir.clone().unwrap_or_else(|| settings.base_dir.join(&cfg.reports.output_dir));
+    let log_dir = output_dir.join(format!("logs-{}", file_stamp(started_at)));
+    let inputs = SpecInputs {
+        base_dir: settings.base_dir.clone(),
+        log_dir,
+        kubeconfig: kubeconfig_for_suites(&settings.kubeconfig),
+        search_path: None,
+    };
+    let ctx = ParseContext { categories: cfg.categories.clone(), working_dir: None };
+    let mut results = Vec::new();
+    let mut suite_runs = Vec::new();
+    for (framework, suite_cfg) in suites(cfg) {
+        if let Some(reason) = skip_reason(framework, suite_cfg, args) {
+            suite_runs.push(skipped_run(framework, reason));
+            continue;
+        }
+        if cancel.is_cancelled() {
+            suite_runs.push(skipped_run(framework, "run interrupted before this suite"));
+            continue;
+        }
+        tracing::info!("running the {framework} suite");
+        let outcome = execute_suite(framework, suite_cfg, &inputs, &ctx, cancel).await;
+        for w in &outcome.warnings {
+            tracing::warn!("{w}");
+        }
+        notes.extend(outcome.warnings);
+        notes.extend(outcome.parsed.notes);
+        if !outcome.parsed.unattributed.trim().is_empty() {
+            tracing::debug!("{framework}: output not attributed to any test:\n{}", outcome.parsed.unattributed);
+        }
+        results.extend(outcome.parsed.results);
+        suite_runs.push(outcome.run);
+    }
+
+    let eviction_monitoring = match watch {
+        Some(w) => w.stop().await,
+        None => EvictionMonitoring { gaps: vec!["the eviction watch never started".into()], ..Default::default() },
+    };
+
+    // 4. Remediation has no executor in this build: say so rather than pretend.
+    if cfg.remediation.enabled && !args.no_remediate {
+        notes.push("remediation is not part of this build yet: ghosts and stuck nodes were not looked for".into());
+    }
+
+    match restore_cordons(&conn.client).await {
+        Ok(restored) => notes.extend(restore_note(&restored, "after the run")),
+        Err(err) => notes.push(format!("could not restore cordons after the run: {}", render_chain(&err))),
+    }
+    let final_ = snapshot_or_note(&conn, "final", &mut notes).await;
+
+    if let Some(lock) = lock {
+        if lock.is_lost() {
+            notes.push("the run lock was lost during the run (renewals failed)".into());
+        }
+        if let Err(err) = lock.release().await {
+            notes.push(format!("could not release the run lock: {}", render_chain(&err)));
+        }
+    }
+
+    let facts = RunFacts {
+        run_id: uuid::Uuid::new_v4(),
+        timestamp: started_at,
+        cluster_name,
+        duration_seconds: clock.elapsed().as_secs_f64(),
+        cluster_state: ClusterState { initial, final_ },
+        eviction_monitoring,
+        remediation: Default::default(),
+        preflight,
+        suite_runs,
+        notes,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let report = build_report(results, facts);
+    Ok(finish(report, &cfg.reports.formats, &output_dir))
+}
+
+fn suites(cfg: &Config) -> [(Framework, &SuiteConfig); 3] {
+    [
+        (Framework::Terratest, &cfg.test_suites.terratest),
+        (Framework::Bash, &cfg.test_suites.bash),
+        (Framework::Python, &cfg.test_suites.python),
+    ]
+}
+
+fn skip_reason(framework: Framework, cfg: &SuiteConfig, args: &RunArgs) -> Option<&'static str> {
+    let flagged = match framework {
+        Framework::Terratest => args.skip_terratest,
+        Framework::Bash => args.skip_bash,
+        Framework::Python => args.skip_python,
+    };
+    if flagged {
+        Some("skipped by a --skip flag")
+    } else if !cfg.enabled {
+        Some("disabled in the configuration")
+    } else {
+        None
+    }
+}
+
+async fn azure_preflight(cfg: &Config, args: &RunArgs, azure: &AzureTarget) -> PreflightCheck {
+    use crate::azure::credential::{ARM_SCOPE, ImdsCredential, check_token, skipped_check};
+    if !cfg.remediation.enabled || args.no_remediate {
+        return skipped_check();
+    }
+    let cred = match &azure.token_endpoint {
+        Some(endpoint) => ImdsCredential::with_endpoint(endpoint, None),
+        None => ImdsCredential::from_env(None),
+    };
+    let outcome = match cred {
+        Ok(cred) => check_token(&cred, ARM_SCOPE).await,
+        Err(err) => Err(err),
+    };
+    outcome.unwrap_or_else(|err| PreflightCheck {
+        name: "azure credentials".into(),
+        status: CheckStatus::Warn,
+        message: format!("{}; remediation will not run", render_chain(&err)),
+    })
+}
+
+async fn snapshot_or_note(
+    conn: &Connection,
+    which: &str,
+    notes: &mut Vec<String>,
+) -> Option<crate::report::model::ClusterSnapshot> {
+    // Bounded so a dead API server mid-run costs one timeout, not a hang.
+    match tokio::time::timeout(Duration::from_secs(60), take_snapshot(&conn.client)).await {
+        Ok(Ok(s)) => Some(s),
+        Ok(Err(err)) => {
+            notes.push(format!("the {which} cluster snapshot was missed: {}", render_chain(&err)));
+            None
+        }
+        Err(_) => {
+            notes.push(format!("the {which} cluster snapshot was missed: no answer within 60s"));
+            None
+        }
+    }
+}
+
+fn file_stamp(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d-%H%M%S").to_string()
+}
