@@ -20,6 +20,7 @@ use crate::error::{Error, render_chain};
 use crate::exit::ExitCode;
 use crate::report::aggregate::{RunFacts, build_report};
 use crate::report::model::{CheckStatus, ClusterState, EvictionMonitoring, Framework, PreflightCheck};
+use crate::report::retention::prune;
 use crate::suites::classify::ParseContext;
 use crate::suites::command::SpecInputs;
 use crate::suites::execute::{execute_suite, skipped_run};
@@ -190,7 +191,15 @@ pub(crate) async fn run_pipeline(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let report = build_report(results, facts);
-    Ok(finish(report, &cfg.reports.formats, &output_dir))
+    let finished = finish(report, &cfg.reports.formats, &output_dir);
+    let (removed, problems) = prune(&output_dir, cfg.reports.retention_days, Timestamp::now());
+    if !removed.is_empty() {
+        println!("removed {} report(s) older than {} days", removed.len(), cfg.reports.retention_days);
+    }
+    for p in problems {
+        eprintln!("warning: {p}");
+    }
+    Ok(finished)
 }
 
 fn suites(cfg: &Config) -> [(Framework, &SuiteConfig); 3] {
