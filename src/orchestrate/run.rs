@@ -44,6 +44,9 @@ pub(crate) async fn run_command(settings: &Settings, args: &RunArgs) -> Result<E
             on_ctrl_c.cancel();
         }
     });
+    if args.open_html || settings.config.reports.open_html_after_run {
+        eprintln!("warning: --open-html has nothing to open: this build writes no HTML report yet");
+    }
     let out = run_pipeline(settings, args, &AzureTarget::default(), &cancel).await?;
     Ok(out.exit)
 }
