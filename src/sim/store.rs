@@ -119,6 +119,9 @@ pub struct Change {
     pub event_type: WatchEventType,
     pub namespace: String,
     pub object: Arc<Value>,
+    /// The object before a MODIFIED (or the last stored copy before a DELETED): a watch with a
+    /// selector needs it to turn "stopped matching" into DELETED and "started matching" into ADDED.
+    pub previous: Option<Arc<Value>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -289,7 +292,7 @@ impl Store {
         inner.objects.entry(kind).or_default().insert((ns.clone(), name), obj.clone());
         self.record(
             &mut inner,
-            Change { kind, rv, event_type: WatchEventType::Added, namespace: ns, object: obj.clone() },
+            Change { kind, rv, event_type: WatchEventType::Added, namespace: ns, object: obj.clone(), previous: None },
         );
         Ok(obj)
     }
@@ -329,7 +332,14 @@ impl Store {
         inner.objects.entry(kind).or_default().insert(key, obj.clone());
         self.record(
             &mut inner,
-            Change { kind, rv, event_type: WatchEventType::Modified, namespace: ns, object: obj.clone() },
+            Change {
+                kind,
+                rv,
+                event_type: WatchEventType::Modified,
+                namespace: ns,
+                object: obj.clone(),
+                previous: Some(current),
+            },
         );
         Ok(obj)
     }
@@ -373,7 +383,14 @@ impl Store {
         inner.objects.entry(kind).or_default().insert(key, obj.clone());
         self.record(
             &mut inner,
-            Change { kind, rv, event_type: WatchEventType::Modified, namespace: ns.to_string(), object: obj.clone() },
+            Change {
+                kind,
+                rv,
+                event_type: WatchEventType::Modified,
+                namespace: ns.to_string(),
+                object: obj.clone(),
+                previous: Some(current),
+            },
         );
         Ok(obj)
     }
@@ -394,7 +411,14 @@ impl Store {
         let gone = Arc::new(gone);
         self.record(
             &mut inner,
-            Change { kind, rv, event_type: WatchEventType::Deleted, namespace: ns.to_string(), object: gone.clone() },
+            Change {
+                kind,
+                rv,
+                event_type: WatchEventType::Deleted,
+                namespace: ns.to_string(),
+                object: gone.clone(),
+                previous: Some(old),
+            },
         );
         Ok(gone)
     }
@@ -408,6 +432,22 @@ impl Store {
         limit: Option<usize>,
         continue_from: Option<&str>,
         filter: impl Fn(&Value) -> bool,
+    ) -> Result<ListPage, StoreError> {
+        self.list_page(kind, ns, limit, continue_from, filter, true)
+    }
+
+    /// `list`, choosing whether a page counts the objects after it (`remaining`). Counting runs
+    /// the filter over the whole rest of the list, too slow for 150,000 pods page after page:
+    /// without counting, a page stops one match past its limit and `remaining` is `None`
+    /// (as the real server omits remainingItemCount for selector lists).
+    pub fn list_page(
+        &self,
+        kind: ResourceKind,
+        ns: Option<&str>,
+        limit: Option<usize>,
+        continue_from: Option<&str>,
+        filter: impl Fn(&Value) -> bool,
+        count_remaining: bool,
     ) -> Result<ListPage, StoreError> {
         let inner = self.lock();
         let start: Option<ObjKey> = match continue_from {
@@ -446,10 +486,14 @@ impl Store {
             } else {
                 more = true;
                 remaining += 1;
+                if !count_remaining {
+                    break;
+                }
             }
         }
         let continue_token = if more { last.map(encode_continue) } else { None };
-        Ok(ListPage { items, resource_version: inner.rv, continue_token, remaining: more.then_some(remaining) })
+        let remaining = (more && count_remaining).then_some(remaining);
+        Ok(ListPage { items, resource_version: inner.rv, continue_token, remaining })
     }
 
     /// Starts a watch after `from_rv` (0: from now). Older than history: `StoreError::Gone`.
@@ -520,6 +564,23 @@ mod tests {
         assert_eq!(seen.len(), 25);
         let only_b = s.list(ResourceKind::Pod, Some("b"), None, None, |_| true).unwrap();
         assert_eq!(only_b.items.len(), 12);
+    }
+
+    #[test]
+    fn uncounted_pages_stop_early_and_still_cover_everything() {
+        let s = Store::default();
+        for i in 0..10 {
+            s.create(ResourceKind::Pod, pod("a", &format!("p{i}"))).unwrap();
+        }
+        let odd = |o: &Value| key_of(o).1.ends_with(['1', '3', '5', '7', '9']);
+        let first = s.list_page(ResourceKind::Pod, Some("a"), Some(2), None, odd, false).unwrap();
+        assert_eq!(first.remaining, None);
+        let rest =
+            s.list_page(ResourceKind::Pod, Some("a"), None, first.continue_token.as_deref(), odd, false).unwrap();
+        assert_eq!(first.items.len() + rest.items.len(), 5);
+        assert!(rest.continue_token.is_none());
+        let counted = s.list_page(ResourceKind::Pod, Some("a"), Some(2), None, odd, true).unwrap();
+        assert_eq!(counted.remaining, Some(3));
     }
 
     #[test]

@@ -104,13 +104,6 @@ fn resources(group: &str) -> Vec<APIResource> {
             ResourceKind::Namespace => {
                 out.push(resource("namespaces/finalize".into(), "Namespace", false, &["update"]))
             }
-            ResourceKind::Deployment | ResourceKind::ReplicaSet => {
-                out.push(APIResource {
-                    group: Some("autoscaling".into()),
-                    version: Some("v1".into()),
-                    ..resource(format!("{plural}/scale"), "Scale", true, &["get", "patch", "update"])
-                });
-            }
             _ => {}
         }
     }

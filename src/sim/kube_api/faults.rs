@@ -9,6 +9,7 @@ use tokio::sync::watch;
 #[derive(Debug)]
 struct Inner {
     down: AtomicBool,
+    anonymous: AtomicBool,
     gone_next_watches: AtomicU64,
     fail_next_lists: AtomicU64,
     latency_ms: AtomicU64,
@@ -28,6 +29,7 @@ impl Default for KubeFaults {
         KubeFaults {
             inner: Arc::new(Inner {
                 down: AtomicBool::new(false),
+                anonymous: AtomicBool::new(false),
                 gone_next_watches: AtomicU64::new(0),
                 fail_next_lists: AtomicU64::new(0),
                 latency_ms: AtomicU64::new(0),
@@ -60,6 +62,18 @@ impl KubeFaults {
 
     pub fn is_down(&self) -> bool {
         self.inner.down.load(Ordering::SeqCst)
+    }
+
+    /// Serve requests that carry no `Authorization` header (a wrong token is still 401).
+    ///
+    /// kubectl (client-go) applies a kubeconfig's credentials only over TLS, so against a plain
+    /// `http://` server it sends no token at all; this is how it gets in.
+    pub fn set_anonymous(&self, allowed: bool) {
+        self.inner.anonymous.store(allowed, Ordering::SeqCst);
+    }
+
+    pub fn anonymous(&self) -> bool {
+        self.inner.anonymous.load(Ordering::SeqCst)
     }
 
     /// The next `n` list requests answer 500 InternalError.

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::list_watch::{self, Scope, WatchRequest, json_bytes};
 use super::patch::{self, PatchKind};
-use super::path::{self, PathError, Target};
+use super::path::{self, Target};
 use super::router::KubeApiState;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::ApiError;
@@ -27,7 +27,13 @@ pub async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(&state, &method, &uri, &headers, &body).unwrap_or_else(IntoResponse::into_response)
+    // Serialising a 150,000-pod list takes seconds of CPU: keep it off the async workers so
+    // watches and other requests keep flowing meanwhile.
+    let answered = tokio::task::spawn_blocking(move || handle(&state, &method, &uri, &headers, &body)).await;
+    match answered {
+        Ok(result) => result.unwrap_or_else(IntoResponse::into_response),
+        Err(e) => ApiError::Internal(format!("request handler failed: {e}")).into_response(),
+    }
 }
 
 /// Kinds whose `status` is only written through the `/status` subresource.
@@ -42,11 +48,8 @@ fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let target = match path::parse(uri.path()) {
-        Ok(t) => t,
-        Err(PathError::NotResource) => return Err(ApiError::UnknownPath),
-        Err(PathError::UnknownResource(_)) => return Err(ApiError::UnknownPath),
-    };
+    // Unknown paths and unknown resources both read as 404 NotFound on the real server.
+    let target = path::parse(uri.path()).map_err(|_| ApiError::UnknownPath)?;
     let query: HashMap<String, String> =
         Query::try_from_uri(uri).map(|Query(q)| q).map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let q = |k: &str| query.get(k).map(String::as_str);
@@ -72,9 +75,12 @@ fn handle(
             let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
             patch(state, &target, name, PatchKind::from_content_type(ct)?, body)
         }
-        ("DELETE", Some(name), None) => delete(state, &target, name),
-        ("DELETE", None, None) => delete_collection(state, &target, &query),
-        (_, _, Some("log")) => Err(ApiError::UnknownPath),
+        ("DELETE", Some(name), None) => delete(state, &target, name, body),
+        // Collections of namespaced kinds are deleted one namespace at a time.
+        ("DELETE", None, None) if !target.kind.namespaced() || target.namespace.is_some() => {
+            delete_collection(state, &target, &query)
+        }
+        // pods/log and other subresources we do not serve.
         ("GET" | "POST" | "PUT" | "PATCH" | "DELETE", _, Some(s)) if !matches!(s, "status" | "eviction") => {
             Err(ApiError::UnknownPath)
         }
@@ -139,8 +145,9 @@ fn watch(
     table: Option<IncludeObject>,
 ) -> Result<Response, ApiError> {
     let timeout = match query.get("timeoutSeconds") {
+        // Clamped to a day: a client's huge value must not overflow the deadline arithmetic.
         Some(t) => Duration::from_secs(
-            t.parse::<u64>().map_err(|_| ApiError::BadRequest(format!("invalid timeoutSeconds {t:?}")))?,
+            t.parse::<u64>().map_err(|_| ApiError::BadRequest(format!("invalid timeoutSeconds {t:?}")))?.min(86_400),
         ),
         None => list_watch::default_timeout(),
     };
@@ -320,7 +327,29 @@ fn success_status(target: &Target, name: &str, uid: Option<&Value>) -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details})
 }
 
-fn delete(state: &KubeApiState, target: &Target, name: &str) -> Result<Response, ApiError> {
+fn delete(state: &KubeApiState, target: &Target, name: &str, body: &[u8]) -> Result<Response, ApiError> {
+    // DeleteOptions may carry preconditions; an empty body is the common case.
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let opts = parse_body(body)?;
+        if let Some(pre) = opts.get("preconditions").filter(|p| p.is_object()) {
+            let current = state.store.get(target.kind, ns_of(target), name).ok_or_else(|| ApiError::NotFound {
+                group: target.kind.group(),
+                plural: target.kind.plural(),
+                name: name.into(),
+            })?;
+            for (field, ptr) in [("uid", "/metadata/uid"), ("resourceVersion", "/metadata/resourceVersion")] {
+                let want = pre.get(field).and_then(Value::as_str);
+                let have = current.pointer(ptr).and_then(Value::as_str).unwrap_or_default();
+                if want.is_some_and(|w| w != have) {
+                    return Err(ApiError::Conflict {
+                        group: target.kind.group(),
+                        plural: target.kind.plural(),
+                        name: name.into(),
+                    });
+                }
+            }
+        }
+    }
     let gone =
         state.store.delete(target.kind, ns_of(target), name).map_err(|e| ApiError::from_store(target.kind, e))?;
     if target.kind == ResourceKind::Pod {
@@ -381,6 +410,7 @@ fn evict(state: &KubeApiState, target: &Target, name: &str) -> Result<Response, 
     let phase = pod.pointer("/status/phase").and_then(Value::as_str);
     if !matches!(phase, Some("Pending" | "Succeeded" | "Failed")) {
         for pdb in &pdbs.items {
+            let mut refused = None;
             let pdb_name = crate::sim::store::key_of(pdb).1;
             // Check-and-decrement under the store lock, so two evictions cannot both take the last slot.
             state
@@ -388,6 +418,8 @@ fn evict(state: &KubeApiState, target: &Target, name: &str) -> Result<Response, 
                 .mutate(ResourceKind::PodDisruptionBudget, ns, &pdb_name, |o| {
                     let allowed = o.pointer("/status/disruptionsAllowed").and_then(Value::as_i64).unwrap_or(0);
                     if allowed <= 0 {
+                        let count = |f: &str| o.pointer(&format!("/status/{f}")).and_then(Value::as_i64).unwrap_or(0);
+                        refused = Some((count("desiredHealthy"), count("currentHealthy")));
                         return Err(StoreError::Invalid("budget".into()));
                     }
                     let Some(m) = o.as_object_mut() else {
@@ -399,7 +431,12 @@ fn evict(state: &KubeApiState, target: &Target, name: &str) -> Result<Response, 
                     }
                     Ok(())
                 })
-                .map_err(|_| ApiError::DisruptionBudget { pod: name.into(), pdb: pdb_name.clone() })?;
+                .map_err(|e| match refused {
+                    Some((desired, current)) => {
+                        ApiError::DisruptionBudget { pod: name.into(), pdb: pdb_name.clone(), desired, current }
+                    }
+                    None => ApiError::from_store(ResourceKind::PodDisruptionBudget, e),
+                })?;
         }
     }
     state.store.delete(ResourceKind::Pod, ns, name).map_err(|e| ApiError::from_store(ResourceKind::Pod, e))?;

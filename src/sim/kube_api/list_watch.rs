@@ -35,6 +35,11 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// No selector narrows the list: only then does a page report remainingItemCount.
+    pub fn is_unfiltered(&self) -> bool {
+        self.name.is_none() && self.labels.is_empty() && self.fields.is_empty()
+    }
+
     pub fn matches(&self, obj: &Value) -> bool {
         let md = obj.get("metadata");
         let field = |f: &str| md.and_then(|m| m.get(f)).and_then(Value::as_str).unwrap_or_default();
@@ -82,7 +87,12 @@ pub fn list(
         return Err(ApiError::Internal(format!("injected failure listing {}", scope.kind.plural())));
     }
     let ns = scope.namespace.as_deref().filter(|_| scope.kind.namespaced());
-    let page = store.list(scope.kind, ns, limit, continue_token, |o| scope.matches(o)).map_err(|e| match e {
+    // The namespace is the store's key prefix, so an unfiltered scope needs no per-object check,
+    // and counting the rest of a 150,000-pod list stays cheap.
+    let unfiltered = scope.is_unfiltered();
+    let page = store
+        .list_page(scope.kind, ns, limit, continue_token, |o| unfiltered || scope.matches(o), unfiltered)
+        .map_err(|e| match e {
         // An unreadable token is the client's mistake, as on the real server.
         StoreError::Invalid(m) => ApiError::BadRequest(m),
         other => ApiError::from_store(scope.kind, other),
@@ -154,13 +164,7 @@ pub fn watch(store: &Store, faults: &KubeFaults, req: WatchRequest) -> Result<Re
         Some(rv) if faults.take_gone_watch() => return Ok(gone_response(rv, store.current_rv())),
         Some(rv) => match store.watch(req.scope.kind, rv) {
             Ok(start) => {
-                pending.extend(
-                    start
-                        .backlog
-                        .into_iter()
-                        .filter(|c| req.scope.matches(&c.object))
-                        .map(|c| (c.event_type, c.object)),
-                );
+                pending.extend(start.backlog.iter().filter_map(|c| project(&req.scope, c)));
                 // The backlog holds everything up to now; live only what comes after the subscription.
                 (start.live, 0, rv)
             }
@@ -200,6 +204,34 @@ pub fn watch(store: &Store, faults: &KubeFaults, req: WatchRequest) -> Result<Re
     let mut resp = Response::new(Body::from_stream(stream));
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(resp)
+}
+
+/// What a watch with this scope sees of a change, as the real watch cache does it: an object
+/// that starts matching its selectors is ADDED, one that stops matching is DELETED (its previous
+/// state, at the change's resourceVersion).
+pub fn project(scope: &Scope, c: &Change) -> Option<(WatchEventType, Arc<Value>)> {
+    if c.kind != scope.kind {
+        return None;
+    }
+    let now = scope.matches(&c.object);
+    match c.event_type {
+        WatchEventType::Added | WatchEventType::Deleted => now.then(|| (c.event_type, c.object.clone())),
+        WatchEventType::Modified => {
+            let before = c.previous.as_deref().is_some_and(|p| scope.matches(p));
+            match (before, now) {
+                (true, true) => Some((WatchEventType::Modified, c.object.clone())),
+                (false, true) => Some((WatchEventType::Added, c.object.clone())),
+                (true, false) => {
+                    let mut gone = c.previous.as_deref().cloned().unwrap_or_default();
+                    if let Some(md) = gone.get_mut("metadata").and_then(Value::as_object_mut) {
+                        md.insert("resourceVersion".into(), json!(c.rv.to_string()));
+                    }
+                    Some((WatchEventType::Deleted, Arc::new(gone)))
+                }
+                (false, false) => None,
+            }
+        }
+    }
 }
 
 fn gone_response(requested: u64, oldest: u64) -> Response {
@@ -289,8 +321,8 @@ impl WatchSession {
                             continue;
                         }
                         self.last_rv = self.last_rv.max(c.rv);
-                        if c.kind == self.req.scope.kind && self.req.scope.matches(&c.object) {
-                            return Some(self.encode(c.event_type, &c.object));
+                        if let Some((t, obj)) = project(&self.req.scope, &c) {
+                            return Some(self.encode(t, &obj));
                         }
                     }
                     // A watcher too slow for the channel ends; the client resumes from its last
@@ -299,5 +331,49 @@ impl WatchSession {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope_on(node: &str) -> Scope {
+        Scope {
+            kind: ResourceKind::Pod,
+            namespace: None,
+            name: None,
+            labels: LabelSelector::default(),
+            fields: FieldSelector::parse(&format!("spec.nodeName={node}")).unwrap(),
+        }
+    }
+
+    fn change(t: WatchEventType, node: &str, prev_node: Option<&str>) -> Change {
+        let p = |n: &str| {
+            Arc::new(
+                json!({"metadata": {"name": "p", "namespace": "a", "resourceVersion": "5"}, "spec": {"nodeName": n}}),
+            )
+        };
+        Change {
+            kind: ResourceKind::Pod,
+            rv: 9,
+            event_type: t,
+            namespace: "a".into(),
+            object: p(node),
+            previous: prev_node.map(p),
+        }
+    }
+
+    #[test]
+    fn selector_transitions_become_added_and_deleted() {
+        let s = scope_on("n1");
+        let t = |c: Change| project(&s, &c).map(|(t, o)| (t, o["metadata"]["resourceVersion"].clone()));
+        assert_eq!(t(change(WatchEventType::Modified, "n1", Some(""))), Some((WatchEventType::Added, json!("5"))));
+        assert_eq!(t(change(WatchEventType::Modified, "n2", Some("n1"))), Some((WatchEventType::Deleted, json!("9"))));
+        assert_eq!(t(change(WatchEventType::Modified, "n1", Some("n1"))), Some((WatchEventType::Modified, json!("5"))));
+        assert_eq!(t(change(WatchEventType::Modified, "n2", Some("n3"))), None);
+        assert_eq!(t(change(WatchEventType::Deleted, "n1", Some("n1"))).map(|x| x.0), Some(WatchEventType::Deleted));
+        let node_change = Change { kind: ResourceKind::Node, ..change(WatchEventType::Added, "n1", None) };
+        assert_eq!(project(&s, &node_change), None);
     }
 }

@@ -94,6 +94,13 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics(p in "(/[a-z0-9.-]{0,12}){0,9}/?") {
+            let _ = parse(&p);
+        }
+    }
+
     #[test]
     fn parses_the_paths_clients_send() {
         use ResourceKind::*;

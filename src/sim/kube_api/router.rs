@@ -64,8 +64,10 @@ async fn guard(State(state): State<KubeApiState>, req: Request, next: Next) -> R
         return ApiError::Unavailable.into_response();
     }
     if !is_public(req.uri().path()) {
-        let sent = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let ok = sent.and_then(|s| s.strip_prefix("Bearer ")).is_some_and(|t| t.trim() == state.token);
+        let ok = match req.headers().get(header::AUTHORIZATION) {
+            None => state.faults.anonymous(),
+            Some(v) => v.to_str().ok().and_then(|s| s.strip_prefix("Bearer ")).is_some_and(|t| t.trim() == state.token),
+        };
         if !ok {
             return ApiError::Unauthorized.into_response();
         }

@@ -20,7 +20,7 @@ pub enum ApiError {
     #[error("too old resource version: {requested} ({oldest})")]
     Gone { requested: u64, oldest: u64 },
     #[error("Cannot evict pod as it would violate the pod's disruption budget.")]
-    DisruptionBudget { pod: String, pdb: String },
+    DisruptionBudget { pod: String, pdb: String, desired: i64, current: i64 },
     #[error("Unauthorized")]
     Unauthorized,
     #[error("{0}")]
@@ -98,10 +98,12 @@ impl ApiError {
                 kind: Some(plural.to_string()),
                 ..Default::default()
             }),
-            ApiError::DisruptionBudget { pdb, .. } => Some(StatusDetails {
+            ApiError::DisruptionBudget { pdb, desired, current, .. } => Some(StatusDetails {
                 causes: Some(vec![StatusCause {
                     reason: Some("DisruptionBudget".into()),
-                    message: Some(format!("The disruption budget {pdb} needs 1 healthy pods and has 0 currently")),
+                    message: Some(format!(
+                        "The disruption budget {pdb} needs {desired} healthy pods and has {current} currently"
+                    )),
                     field: None,
                 }]),
                 ..Default::default()

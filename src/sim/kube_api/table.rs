@@ -1,4 +1,5 @@
-//! Server-side printing: meta.k8s.io/v1 Tables for nodes, pods, events and a generic NAME/AGE table,
+//! Server-side printing: meta.k8s.io/v1 Tables for nodes, pods, events, budgets, deployments,
+//! replica sets, namespaces and leases,
 //! with the columns and cell formats `kubectl get` shows against a real server.
 
 use serde_json::{Value, json};
@@ -150,7 +151,149 @@ pub fn columns(kind: ResourceKind) -> Vec<Value> {
             col("Count", "string", "", 1, "The number of times this event has occurred."),
             col("Name", "string", "name", 1, "Name must be unique within a namespace."),
         ],
-        _ => vec![name, age],
+        ResourceKind::PodDisruptionBudget => vec![
+            name,
+            col("Min Available", "string", "", 0, "The minimum number of pods that must be available simultaneously."),
+            col(
+                "Max Unavailable",
+                "string",
+                "",
+                0,
+                "The maximum number of pods that may be unavailable simultaneously.",
+            ),
+            col(
+                "Allowed Disruptions",
+                "integer",
+                "",
+                0,
+                "Calculated number of pods that may be disrupted at this time.",
+            ),
+            age,
+        ],
+        ResourceKind::Deployment => vec![
+            name,
+            col("Ready", "string", "", 0, "Number of the pod with ready state"),
+            col(
+                "Up-to-date",
+                "string",
+                "",
+                0,
+                "Total number of non-terminated pods targeted by this deployment that have the desired template spec.",
+            ),
+            col(
+                "Available",
+                "string",
+                "",
+                0,
+                "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
+            ),
+            age,
+            col("Containers", "string", "", 1, "Names of each container in the template."),
+            col("Images", "string", "", 1, "Images referenced by each container in the template."),
+            col(
+                "Selector",
+                "string",
+                "",
+                1,
+                "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.",
+            ),
+        ],
+        ResourceKind::ReplicaSet => vec![
+            name,
+            col("Desired", "integer", "", 0, "Replicas is the number of desired replicas."),
+            col("Current", "integer", "", 0, "Replicas is the most recently observed number of replicas."),
+            col("Ready", "integer", "", 0, "The number of ready replicas for this replica set."),
+            age,
+        ],
+        ResourceKind::Namespace => {
+            vec![name, col("Status", "string", "", 0, "The status of the namespace"), age]
+        }
+        ResourceKind::Lease => vec![
+            name,
+            col("Holder", "string", "", 0, "holderIdentity contains the identity of the holder of a current lease."),
+            age,
+        ],
+    }
+}
+
+fn selector_string(sel: Option<&Value>) -> String {
+    let mut parts: Vec<String> = sel
+        .and_then(|s| s.get("matchLabels"))
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    for e in sel.and_then(|s| s.get("matchExpressions")).and_then(Value::as_array).into_iter().flatten() {
+        let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
+        let vals: Vec<&str> =
+            e.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        parts.push(match e.get("operator").and_then(Value::as_str) {
+            Some("In") => format!("{key} in ({})", vals.join(",")),
+            Some("NotIn") => format!("{key} notin ({})", vals.join(",")),
+            Some("DoesNotExist") => format!("!{key}"),
+            _ => key.to_string(),
+        });
+    }
+    or_none(Some(parts.join(",")))
+}
+
+/// An int-or-string field as kubectl prints it ("N/A" when unset).
+fn int_or_string(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "N/A".into(),
+    }
+}
+
+fn other_cells(kind: ResourceKind, o: &Value, now: jiff::Timestamp) -> Vec<Value> {
+    let name = json!(s(o, "/metadata/name").unwrap_or_default());
+    let age = json!(age(s(o, "/metadata/creationTimestamp"), now));
+    let int = |p: &str| o.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    let containers =
+        || o.pointer("/spec/template/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default();
+    let join = |f: &str| {
+        containers()
+            .iter()
+            .filter_map(|c| c.get(f).and_then(Value::as_str).map(str::to_string))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    match kind {
+        ResourceKind::PodDisruptionBudget => vec![
+            name,
+            json!(int_or_string(o.pointer("/spec/minAvailable"))),
+            json!(int_or_string(o.pointer("/spec/maxUnavailable"))),
+            json!(int("/status/disruptionsAllowed")),
+            age,
+        ],
+        ResourceKind::Deployment => vec![
+            name,
+            json!(format!(
+                "{}/{}",
+                int("/status/readyReplicas"),
+                o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)
+            )),
+            json!(int("/status/updatedReplicas")),
+            json!(int("/status/availableReplicas")),
+            age,
+            json!(join("name")),
+            json!(join("image")),
+            json!(selector_string(o.pointer("/spec/selector"))),
+        ],
+        ResourceKind::ReplicaSet => {
+            vec![
+                name,
+                json!(int("/spec/replicas")),
+                json!(int("/status/replicas")),
+                json!(int("/status/readyReplicas")),
+                age,
+            ]
+        }
+        ResourceKind::Namespace => vec![name, json!(s(o, "/status/phase").unwrap_or("Active")), age],
+        ResourceKind::Lease => vec![name, json!(s(o, "/spec/holderIdentity").unwrap_or_default()), age],
+        ResourceKind::Node | ResourceKind::Pod | ResourceKind::Event => vec![name, age],
     }
 }
 
@@ -300,10 +443,7 @@ pub fn row(kind: ResourceKind, obj: &Value, include: IncludeObject, now: jiff::T
         ResourceKind::Node => node_cells(obj, now),
         ResourceKind::Pod => pod_cells(obj, now),
         ResourceKind::Event => event_cells(obj, now),
-        _ => vec![
-            json!(s(obj, "/metadata/name").unwrap_or_default()),
-            json!(age(s(obj, "/metadata/creationTimestamp"), now)),
-        ],
+        other => other_cells(other, obj, now),
     };
     let object = match include {
         IncludeObject::None => Value::Null,
@@ -342,6 +482,44 @@ pub fn table<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-zA-Z0-9:.-]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let keys = prop_oneof![
+                Just("metadata".to_string()),
+                Just("status".to_string()),
+                Just("spec".to_string()),
+                Just("conditions".to_string()),
+                Just("containerStatuses".to_string()),
+                Just("addresses".to_string()),
+                Just("name".to_string()),
+                Just("type".to_string()),
+                Just("creationTimestamp".to_string()),
+                "[a-z]{1,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(keys, inner, 0..5).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rows_never_panic_on_odd_objects(obj in any_json()) {
+            for kind in ResourceKind::ALL {
+                let r = row(kind, &obj, IncludeObject::Metadata, jiff::Timestamp::now());
+                proptest::prop_assert_eq!(r["cells"].as_array().map(Vec::len), Some(columns(kind).len()));
+            }
+        }
+    }
 
     #[test]
     fn human_durations_match_kubectl() {
@@ -407,6 +585,24 @@ mod tests {
         assert_eq!(r["cells"][0], "30s");
         assert_eq!(r["cells"][3], "node/n1");
         assert_eq!(r["object"]["reason"], "Preempted");
+    }
+
+    #[test]
+    fn budget_and_deployment_rows() {
+        let now = jiff::Timestamp::now();
+        let pdb =
+            json!({"metadata": {"name": "web-pdb"}, "spec": {"minAvailable": 1}, "status": {"disruptionsAllowed": 0}});
+        assert_eq!(
+            row(ResourceKind::PodDisruptionBudget, &pdb, IncludeObject::None, now)["cells"],
+            json!(["web-pdb", "1", "N/A", 0, "<unknown>"])
+        );
+        let d = json!({"metadata": {"name": "web"}, "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"spec": {"containers": [{"name": "web", "image": "robotshop/web:2.1"}]}}},
+            "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2}});
+        assert_eq!(
+            row(ResourceKind::Deployment, &d, IncludeObject::None, now)["cells"],
+            json!(["web", "2/3", 3, 2, "<unknown>", "web", "robotshop/web:2.1", "app=web"])
+        );
     }
 
     #[test]
