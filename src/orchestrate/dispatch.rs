@@ -13,7 +13,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Monitor(_) => Err(Error::NotImplemented("monitor")),
         Command::Snapshot(_) => Err(Error::NotImplemented("snapshot")),
         Command::Demo(_) => Err(Error::NotImplemented("demo")),
-        Command::Sim(_) => Err(Error::NotImplemented("sim")),
+        Command::Sim(args) => super::sim_cmd::run(args).await,
         Command::Completions(_) => Err(Error::NotImplemented("completions")),
     };
     match result {

@@ -256,26 +256,59 @@ impl SimHandle {
         timeline::apply(&self.world, &self.kube_faults, &self.arm_faults, &self.evicted, fault, &self.cancel);
     }
 
-    /// Waits until every deployment has its replica count ready, or `timeout` passes; true when settled.
+    /// Waits until every deployment has exactly its replica count of Ready pods (counted from the pods,
+    /// not from status the control plane may not have refreshed yet), or `timeout` passes; true when settled.
     pub async fn wait_settled(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let settled = self
-                .store()
-                .list(ResourceKind::Deployment, None, None, None, |d| {
-                    d["status"]["readyReplicas"].as_i64().unwrap_or(0) != d["spec"]["replicas"].as_i64().unwrap_or(1)
-                })
-                .map(|p| p.items.is_empty())
-                .unwrap_or(false);
-            if settled {
+            if self.settled_now() {
                 return true;
             }
             if tokio::time::Instant::now() >= deadline {
                 return false;
             }
-            // Coarse poll of a cheap in-memory check; the timeout above bounds it.
+            // Coarse poll of an in-memory check; the timeout above bounds it.
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    fn settled_now(&self) -> bool {
+        use std::collections::HashMap;
+        let store = self.store();
+        let (Ok(deploys), Ok(sets), Ok(pods)) = (
+            store.list(ResourceKind::Deployment, None, None, None, |_| true),
+            store.list(ResourceKind::ReplicaSet, None, None, None, |_| true),
+            store.list(ResourceKind::Pod, None, None, None, |_| true),
+        ) else {
+            return false;
+        };
+        let owner = |o: &serde_json::Value, kind: &str| -> Option<String> {
+            o["metadata"]["ownerReferences"].as_array()?.iter().find(|r| r["kind"] == kind)?["name"]
+                .as_str()
+                .map(String::from)
+        };
+        let ns = |o: &serde_json::Value| o["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+        let rs_to_deploy: HashMap<(String, String), String> = sets
+            .items
+            .iter()
+            .filter_map(|rs| Some(((ns(rs), super::store::key_of(rs).1), owner(rs, "Deployment")?)))
+            .collect();
+        let mut counts: HashMap<(String, String), (i64, i64)> = HashMap::new();
+        for p in &pods.items {
+            let Some(d) = owner(p, "ReplicaSet").and_then(|rs| rs_to_deploy.get(&(ns(p), rs)).cloned()) else {
+                continue;
+            };
+            let e = counts.entry((ns(p), d)).or_default();
+            e.0 += 1;
+            if super::world::condition_status(p, "Ready") == Some("True") {
+                e.1 += 1;
+            }
+        }
+        deploys.items.iter().all(|d| {
+            let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
+            let (total, ready) = counts.get(&super::store::key_of(d)).copied().unwrap_or((0, 0));
+            total == want && ready == want
+        })
     }
 
     /// Stops both endpoints, the control plane and the timeline.
