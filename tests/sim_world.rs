@@ -77,11 +77,13 @@ async fn cordoned_zone_gets_no_replacements() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pdb_status_is_kept_and_blocks_a_second_eviction() {
     let mut s = quiet_default();
-    // Replacements stay Pending for the whole test: kube-rs retries a 429 by itself for a while, and a
-    // replacement turning Ready during those retries would (correctly) let the eviction through.
+    // Replacements stay Pending for the whole test.
     s.timings.pod_start_seconds = 600.0;
     let h = sim(s).await;
-    let client = h.kube_client().await;
+    // kube-rs retries 429 by itself (15 times, exponential backoff: minutes): see the refusal directly.
+    let mut config = h.kube_config();
+    config.default_retry = false;
+    let client = kube::Client::try_from(config).expect("client");
     let pdbs: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), "robot-shop");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "robot-shop");
     assert!(h.wait_settled(Duration::from_secs(10)).await);
@@ -101,9 +103,17 @@ async fn pdb_status_is_kept_and_blocks_a_second_eviction() {
         Err(kube::Error::Api(status)) => assert_eq!(status.code, 429, "{status:?}"),
         other => panic!("second eviction should be refused with 429, got {other:?}"),
     }
-    // The control plane replaced the evicted pod; the replacement is not ready yet.
-    let st = pdbs.get_status("web-pdb").await.expect("pdb").status.expect("status");
-    assert_eq!((st.expected_pods, st.current_healthy, st.disruptions_allowed), (3, 2, 0));
+    // The control plane replaces the evicted pod (not ready yet) and recomputes the budget; give it up to 5 s.
+    let mut seen = (0, 0, 0);
+    for _ in 0..50 {
+        let st = pdbs.get_status("web-pdb").await.expect("pdb").status.expect("status");
+        seen = (st.expected_pods, st.current_healthy, st.disruptions_allowed);
+        if seen == (3, 2, 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, (3, 2, 0));
     assert_eq!(pods.list(&ListParams::default().labels("app=web")).await.expect("list").items.len(), 3);
     h.shutdown().await;
 }

@@ -231,12 +231,17 @@ impl SimHandle {
         Ok(env)
     }
 
-    /// A kube client for this cluster, ready to use.
-    pub async fn kube_client(&self) -> kube::Client {
+    /// A kube `Config` for this cluster (plain http, bearer token), to adjust before building a client.
+    pub fn kube_config(&self) -> kube::Config {
         let mut config = kube::Config::new(self.kube_url().parse().unwrap_or_default());
         config.auth_info.token = Some(self.token.clone().into());
         config.default_namespace = "default".into();
-        match kube::Client::try_from(config) {
+        config
+    }
+
+    /// A kube client for this cluster, ready to use (kube-rs defaults, its 429/503 retry included).
+    pub async fn kube_client(&self) -> kube::Client {
+        match kube::Client::try_from(self.kube_config()) {
             Ok(c) => c,
             // Only an invalid URL or TLS setup fails here, and both are fixed by construction.
             Err(e) => panic!("simulator kube client: {e}"),
