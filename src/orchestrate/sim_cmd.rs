@@ -6,14 +6,19 @@ use std::path::PathBuf;
 use crate::cli::args::SimArgs;
 use crate::error::Error;
 use crate::exit::ExitCode;
-use crate::sim::{Scenario, SimError, SimOptions, start};
+use crate::sim::runtime::start_tls;
+use crate::sim::{Scenario, SimError, SimOptions};
 
 pub(crate) async fn run(args: &SimArgs) -> Result<ExitCode, Error> {
     let scenario = Scenario::load(&args.scenario)?;
     let name = scenario.name.clone();
-    let handle =
-        start(SimOptions { scenario, kube_port: args.port, arm_port: 0, request_log_file: args.request_log.clone() })
-            .await?;
+    let handle = start_tls(SimOptions {
+        scenario,
+        kube_port: args.port,
+        arm_port: 0,
+        request_log_file: args.request_log.clone(),
+    })
+    .await?;
     let kubeconfig = args.kubeconfig_out.clone().unwrap_or_else(|| PathBuf::from("sim-kubeconfig.yaml"));
     let env_file = handle
         .write_connection_files(&kubeconfig)

@@ -51,6 +51,8 @@ pub struct SimHandle {
     cancel: CancellationToken,
     _guard: tokio_util::sync::DropGuard,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The Kubernetes API speaks https (the `sim` command, for kubectl).
+    tls: bool,
     /// Wall-clock time `start` took (world building included).
     pub startup: Duration,
 }
@@ -60,8 +62,17 @@ async fn bind(port: u16) -> Result<TcpListener, SimError> {
     TcpListener::bind(&addr).await.map_err(|source| SimError::Bind { addr, source })
 }
 
-/// Starts the simulator; it serves until `shutdown` (or the handle is dropped).
+/// Starts the simulator, Kubernetes API over plain http; it serves until `shutdown` (or the handle is dropped).
 pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
+    start_with(opts, false).await
+}
+
+/// Starts the simulator with the Kubernetes API over https (simulator CA in the kubeconfig), as kubectl needs.
+pub async fn start_tls(opts: SimOptions) -> Result<SimHandle, SimError> {
+    start_with(opts, true).await
+}
+
+async fn start_with(opts: SimOptions, tls: bool) -> Result<SimHandle, SimError> {
     let began = std::time::Instant::now();
     let log = match &opts.request_log_file {
         Some(p) => RequestLog::with_file(p).map_err(|source| SimError::RequestLog { path: p.clone(), source })?,
@@ -93,15 +104,30 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
         KubeApiState { store: store.clone(), token: token.clone(), faults: kube_faults.clone(), log: log.clone() };
     let arm_state = ArmState::new(world.clone(), arm_faults.clone(), tokens, log.clone(), format!("http://{arm_addr}"));
     let mut tasks = Vec::new();
-    for (listener, app) in [(kube_listener, kube_api::router(kube_state)), (arm_listener, arm::router(arm_state))] {
-        let stop = cancel.clone();
+    let kube_app = kube_api::router(kube_state);
+    let stop = cancel.clone();
+    if tls {
+        let acceptor = super::tls::acceptor().map_err(|e| SimError::World(format!("tls setup: {e}")))?;
+        let listener = super::tls::TlsListener { tcp: kube_listener, acceptor };
         tasks.push(tokio::spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await;
-            if let Err(e) = served {
-                tracing::warn!(error = %e, "simulator endpoint stopped");
+            if let Err(e) = axum::serve(listener, kube_app).with_graceful_shutdown(stop.cancelled_owned()).await {
+                tracing::warn!(error = %e, "simulator kube endpoint stopped");
+            }
+        }));
+    } else {
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(kube_listener, kube_app).with_graceful_shutdown(stop.cancelled_owned()).await {
+                tracing::warn!(error = %e, "simulator kube endpoint stopped");
             }
         }));
     }
+    let stop = cancel.clone();
+    let arm_app = arm::router(arm_state);
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = axum::serve(arm_listener, arm_app).with_graceful_shutdown(stop.cancelled_owned()).await {
+            tracing::warn!(error = %e, "simulator arm endpoint stopped");
+        }
+    }));
     tasks.push(control::spawn(world.clone(), cancel.clone()));
     tasks.push(timeline::spawn(
         world.clone(),
@@ -122,13 +148,14 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
         _guard: cancel.clone().drop_guard(),
         cancel,
         tasks,
+        tls,
         startup: began.elapsed(),
     })
 }
 
 impl SimHandle {
     pub fn kube_url(&self) -> String {
-        format!("http://{}", self.kube_addr)
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.kube_addr)
     }
 
     pub fn arm_url(&self) -> String {
@@ -193,8 +220,13 @@ impl SimHandle {
     /// The kubeconfig for this cluster (context named after the cluster, token auth, plain http).
     pub fn kubeconfig_yaml(&self) -> String {
         let name = &self.world.info.name;
+        let ca = if self.tls {
+            format!("\n    certificate-authority-data: {}", super::tls::base64(super::tls::CA_PEM.as_bytes()))
+        } else {
+            String::new()
+        };
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {url}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: clusterUser_{rg}_{name}\n    namespace: default\ncurrent-context: {name}\nusers:\n- name: clusterUser_{rg}_{name}\n  user:\n    token: {token}\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {url}{ca}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: clusterUser_{rg}_{name}\n    namespace: default\ncurrent-context: {name}\nusers:\n- name: clusterUser_{rg}_{name}\n  user:\n    token: {token}\n",
             url = self.kube_url(),
             rg = self.world.info.resource_group,
             token = self.token,
@@ -236,6 +268,9 @@ impl SimHandle {
         let mut config = kube::Config::new(self.kube_url().parse().unwrap_or_default());
         config.auth_info.token = Some(self.token.clone().into());
         config.default_namespace = "default".into();
+        if self.tls {
+            config.root_cert = Some(vec![super::tls::CA_DER.to_vec()]);
+        }
         config
     }
 
