@@ -450,3 +450,80 @@ async fn large_scenario_starts_fast_and_lists_150k_pods() {
     assert_eq!(nodes.list(&ListParams::default()).await.expect("nodes").items.len(), 5_000);
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_endpoint_serves_kube_rs_and_kubectl_through_the_written_kubeconfig() {
+    let h = aks_spot_test::sim::testing::start_tls(SimOptions::new(quiet_default())).await.expect("starts");
+    assert!(h.kube_url().starts_with("https://"));
+    let nodes: Api<Node> = Api::all(h.kube_client().await);
+    assert_eq!(nodes.list(&ListParams::default()).await.expect("list over https").items.len(), 18);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kc = dir.path().join("kubeconfig");
+    let env = h.write_connection_files(&kc).expect("write");
+    let env_text = std::fs::read_to_string(&env).expect("env file");
+    assert!(env_text.contains(&format!("AZURE_ARM_ENDPOINT={}", h.arm_url())), "{env_text}");
+    assert!(env_text.contains(&format!("AZURE_SUBSCRIPTION_ID={}", h.subscription_id())), "{env_text}");
+    // The written kubeconfig works for kube-rs as a user would load it.
+    let parsed = kube::config::Kubeconfig::read_from(&kc).expect("kubeconfig parses");
+    let config = kube::Config::from_custom_kubeconfig(parsed, &kube::config::KubeConfigOptions::default())
+        .await
+        .expect("config from kubeconfig");
+    let from_file: Api<Node> = Api::all(kube::Client::try_from(config).expect("client"));
+    assert_eq!(from_file.list(&ListParams::default()).await.expect("list").items.len(), 18);
+    // And for kubectl, which sends the token only over https (kubernetes/kubectl#744).
+    let out = tokio::process::Command::new("kubectl")
+        .args(["get", "nodes", "-o", "name"])
+        .env("KUBECONFIG", &kc)
+        .output()
+        .await
+        .expect("kubectl runs (installed at /usr/bin/kubectl here)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 18);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_scenario_has_a_ghost_and_a_stuck_node_visible_through_arm() {
+    let mut s = Scenario::builtin("default").expect("default");
+    // Keep the initial faults, drop the timed evictions.
+    s.timeline.retain(|e| e.at_seconds <= 0.0);
+    let h = sim(s).await;
+    let c = compute_client(&h);
+    let mut ghosts = vec![];
+    let mut deallocated = vec![];
+    for pool in ["spotgeneral1", "spotcompute"] {
+        for vm in list_vms(&h, &c, &h.world().vmss_name(pool)).await {
+            let props = &vm["properties"];
+            let codes: Vec<String> = props["instanceView"]["statuses"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|s| s["code"].as_str().map(String::from)).collect())
+                .unwrap_or_default();
+            let name = props["osProfile"]["computerName"].as_str().unwrap_or_default().to_string();
+            if props["provisioningState"] == "Failed" {
+                let created: jiff::Timestamp =
+                    props["timeCreated"].as_str().expect("timeCreated").parse().expect("rfc3339");
+                let age = jiff::Timestamp::now().duration_since(created).as_secs();
+                ghosts.push((name.clone(), age, codes.clone()));
+            }
+            if codes.iter().any(|c| c == "PowerState/deallocated") {
+                deallocated.push(name);
+            }
+        }
+    }
+    assert_eq!(ghosts.len(), 1, "{ghosts:?}");
+    assert!(ghosts[0].1 >= 45 * 60, "ghost created 45 minutes ago: {ghosts:?}");
+    assert!(ghosts[0].2.contains(&"ProvisioningState/failed".to_string()));
+    assert!(h.store().get(ResourceKind::Node, "", &ghosts[0].0).is_none(), "a ghost has no node");
+    assert_eq!(deallocated.len(), 1);
+    let stuck = h.store().get(ResourceKind::Node, "", &deallocated[0]).expect("stuck node exists");
+    assert!(!aks_spot_test::sim::world::node_ready(&stuck));
+    let since: jiff::Timestamp = stuck["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+        .and_then(|c| c["lastTransitionTime"].as_str())
+        .expect("Ready transition")
+        .parse()
+        .expect("rfc3339");
+    assert!(jiff::Timestamp::now().duration_since(since).as_secs() >= 10 * 60);
+    h.shutdown().await;
+}
