@@ -23,6 +23,7 @@ fi
 apt_pkgs=()
 [[ -x /usr/lib/go-1.19/bin/go ]] || apt_pkgs+=(golang-1.19-go)
 command -v chromium >/dev/null 2>&1 || apt_pkgs+=(chromium)
+command -v shellcheck >/dev/null 2>&1 || apt_pkgs+=(shellcheck)
 command -v kubectl >/dev/null 2>&1 || log "kubectl not found: the kubectl interoperability tests will be skipped with a message"
 if ((${#apt_pkgs[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -23,6 +23,23 @@ pub enum Error {
     Azure(#[from] AzureError),
     #[error(transparent)]
     Sim(#[from] SimError),
+    #[error("failed to write {what} to stdout")]
+    Output {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An input file named on the command line is missing or unreadable.
+    #[error("failed to read {what} {path}")]
+    Input {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command line asks for nothing this command can do.
+    #[error("{0}")]
+    Usage(String),
     #[error("{0} is not implemented yet")]
     NotImplemented(&'static str),
 }
@@ -30,8 +47,23 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Config(_) => ExitCode::ConfigError,
+            Error::Config(_) | Error::Input { .. } | Error::Usage(_) => ExitCode::ConfigError,
             _ => ExitCode::ToolError,
         }
     }
+}
+
+/// "outer: inner: root" so the user sees the whole cause, not just the top line.
+pub fn render_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }

@@ -4,9 +4,22 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// Environment and exit codes, shown under the root `--help`; the variables are read by `config::env`.
+const AFTER_HELP: &str = "\
+Environment (over the config file, under flags):
+  AKS_SPOT_TEST_CONFIG        config file, as --config
+  AKS_SPOT_TEST_OUTPUT_DIR    reports.output_dir
+  AKS_SPOT_TEST_CONTEXT       cluster.context
+  AKS_SPOT_TEST_CLUSTER_NAME  cluster.name
+  AKS_SPOT_TEST_NO_REMEDIATE  1/true/yes: detect only
+  AKS_SPOT_TEST_FORMATS       reports.formats, comma separated
+  KUBECONFIG                  kubeconfig files, several joined by ':'
+
+Exit codes: 0 all tests passed, 1 test failures, 2 tool or cluster error, 3 configuration or usage error.";
+
 /// Tests an AKS spot cluster end to end and tells the truth about it.
 #[derive(Debug, Parser)]
-#[command(name = "aks-spot-test", version, about, long_about = None, propagate_version = true)]
+#[command(name = "aks-spot-test", version, about, long_about = None, propagate_version = true, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -15,9 +28,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Configuration file (YAML); built-in defaults when absent.
-    #[arg(long, global = true, env = "AKS_SPOT_TEST_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, env = "AKS_SPOT_TEST_CONFIG", hide_env_values = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Kubeconfig file; KUBECONFIG (several paths allowed) and ~/.kube/config otherwise.
     #[arg(long, global = true, value_name = "FILE")]
@@ -49,7 +63,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run a simulated AKS cluster (Kubernetes API + ARM Compute) in the foreground.
     Sim(SimArgs),
-    /// Print shell completions.
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
     Completions(CompletionsArgs),
 }
 
@@ -171,6 +185,7 @@ pub enum Shell {
 
 #[derive(Debug, Args, Clone)]
 pub struct CompletionsArgs {
+    /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: Shell,
 }

@@ -97,7 +97,7 @@ pub struct StuckNodeConfig {
     pub min_age_minutes: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MonitoringConfig {
     pub eviction_rate: EvictionRateConfig,
@@ -250,12 +250,6 @@ impl Default for GhostConfig {
 impl Default for StuckNodeConfig {
     fn default() -> Self {
         StuckNodeConfig { enabled: true, min_age_minutes: 5.0 }
-    }
-}
-
-impl Default for MonitoringConfig {
-    fn default() -> Self {
-        MonitoringConfig { eviction_rate: EvictionRateConfig::default() }
     }
 }
 

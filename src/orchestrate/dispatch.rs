@@ -1,20 +1,25 @@
 //! Routes a parsed command line to the command that handles it, and turns the result into an exit code.
 
-use crate::cli::{Cli, Command};
-use crate::error::Error;
+use crate::cli::validate::process_env;
+use crate::cli::{Cli, Command, Settings, Verbosity, init_logging};
+use crate::error::{Error, render_chain};
 use crate::exit::ExitCode;
+
+use super::completions;
+use super::report_cmd::report_command;
 
 /// Runs the command and returns the process exit code; errors are printed here, once.
 pub async fn dispatch(cli: Cli) -> ExitCode {
+    init_logging(Verbosity::from_flags(cli.global.verbose, cli.global.quiet));
     let result: Result<ExitCode, Error> = match &cli.command {
-        Command::Run(_) => Err(Error::NotImplemented("run")),
-        Command::Report(_) => Err(Error::NotImplemented("report")),
-        Command::Remediate(_) => Err(Error::NotImplemented("remediate")),
-        Command::Monitor(_) => Err(Error::NotImplemented("monitor")),
-        Command::Snapshot(_) => Err(Error::NotImplemented("snapshot")),
-        Command::Demo(_) => Err(Error::NotImplemented("demo")),
+        Command::Run(_) => settings(&cli).and(Err(Error::NotImplemented("run"))),
+        Command::Report(args) => settings(&cli).and_then(|s| report_command(&s, args)),
+        Command::Remediate(_) => settings(&cli).and(Err(Error::NotImplemented("remediate"))),
+        Command::Monitor(_) => settings(&cli).and(Err(Error::NotImplemented("monitor"))),
+        Command::Snapshot(_) => settings(&cli).and(Err(Error::NotImplemented("snapshot"))),
+        Command::Demo(_) => settings(&cli).and(Err(Error::NotImplemented("demo"))),
         Command::Sim(args) => super::sim_cmd::run(args).await,
-        Command::Completions(_) => Err(Error::NotImplemented("completions")),
+        Command::Completions(args) => completions::run(args.shell, &mut std::io::stdout().lock()),
     };
     match result {
         Ok(code) => code,
@@ -25,17 +30,15 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     }
 }
 
-/// "outer: inner: root" so the user sees the whole cause, not just the top line.
-pub(crate) fn render_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
+/// The layered configuration for commands that need one; its warnings are logged here, once.
+fn settings(cli: &Cli) -> Result<Settings, Error> {
+    let run = match &cli.command {
+        Command::Run(args) => Some(args),
+        _ => None,
+    };
+    let settings = crate::cli::resolve(&cli.global, run, &process_env())?;
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
     }
-    out
+    Ok(settings)
 }

@@ -1,0 +1,3 @@
+module aks-spot-test/suites/terratest
+
+go 1.19
