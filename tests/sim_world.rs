@@ -527,3 +527,50 @@ async fn default_scenario_has_a_ghost_and_a_stuck_node_visible_through_arm() {
     assert!(jiff::Timestamp::now().duration_since(since).as_secs() >= 10 * 60);
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeline_applies_faults_at_their_time() {
+    let mut s = quiet_default();
+    let extra = r#"
+- {at_seconds: 0.2, fault: unregistered_vm, pool: spotgeneral1, age_minutes: 30}
+- {at_seconds: 0.2, fault: arm429, count: 1, retry_after_seconds: 1}
+- {at_seconds: 0.2, fault: node_not_ready, pool: stdworkload, since_minutes: 12}
+"#;
+    s.timeline = serde_yaml_ng::from_str(extra).expect("timeline yaml");
+    let h = sim(s).await;
+    let vmss = h.world().vmss_name("spotgeneral1");
+    // Poll the in-memory world for up to 5 s; the faults are due after 0.2 s.
+    let mut applied = false;
+    for _ in 0..50 {
+        if h.world().cloud().scale_sets[&vmss].vms.len() == 5 {
+            applied = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(applied, "the unregistered VM was added");
+    let c = compute_client(&h);
+    // The first ARM request meets the injected 429; azure_core's retry gets through.
+    let vms = list_vms(&h, &c, &vmss).await;
+    assert_eq!(vms.len(), 5);
+    let statuses: Vec<u16> = h
+        .log()
+        .records()
+        .iter()
+        .filter(|r| r.endpoint == "arm" && r.path.starts_with("/subscriptions"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses.first(), Some(&429), "{statuses:?}");
+    let names: BTreeSet<String> =
+        vms.iter().filter_map(|v| v["properties"]["osProfile"]["computerName"].as_str().map(String::from)).collect();
+    let registered = names.iter().filter(|n| h.store().get(ResourceKind::Node, "", n).is_some()).count();
+    assert_eq!(registered, 4, "one VM never registered as a node");
+    let not_ready = h
+        .store()
+        .list(ResourceKind::Node, None, None, None, |n| !aks_spot_test::sim::world::node_ready(n))
+        .expect("list")
+        .items
+        .len();
+    assert_eq!(not_ready, 1, "one stdworkload node went NotReady");
+    h.shutdown().await;
+}
