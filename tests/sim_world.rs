@@ -448,6 +448,13 @@ async fn large_scenario_starts_fast_and_lists_150k_pods() {
     assert_eq!(total, 150_000);
     let nodes: Api<Node> = Api::all(client);
     assert_eq!(nodes.list(&ListParams::default()).await.expect("nodes").items.len(), 5_000);
+    // 1,000 VMs in one scale set come back over two ARM pages joined by nextLink.
+    let c = compute_client(&h);
+    let vms = list_vms(&h, &c, &h.world().vmss_name("spotgeneral1")).await;
+    assert_eq!(vms.len(), 1_000);
+    let ids: BTreeSet<&str> = vms.iter().filter_map(|v| v["instanceId"].as_str()).collect();
+    assert_eq!(ids.len(), 1_000, "no VM twice across pages");
+    assert!(h.log().records().iter().any(|r| r.endpoint == "arm" && r.path.contains("skiptoken")));
     h.shutdown().await;
 }
 
