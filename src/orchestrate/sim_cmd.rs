@@ -12,6 +12,7 @@ use crate::sim::{Scenario, SimError, SimOptions};
 pub(crate) async fn run(args: &SimArgs) -> Result<ExitCode, Error> {
     let scenario = Scenario::load(&args.scenario)?;
     let name = scenario.name.clone();
+    // https: kubectl sends the kubeconfig's bearer token only over TLS (kubernetes/kubectl#744).
     let handle = start_tls(SimOptions {
         scenario,
         kube_port: args.port,
