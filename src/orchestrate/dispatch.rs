@@ -30,7 +30,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
             Ok(s) => super::demo::demo_command(&s, args).await,
             Err(e) => Err(e),
         },
-        Command::Sim(_) => Err(Error::NotImplemented("sim")),
+        Command::Sim(args) => super::sim_cmd::run(args).await,
         Command::Completions(args) => completions::run(args.shell, &mut std::io::stdout().lock()),
     };
     match result {

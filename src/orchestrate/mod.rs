@@ -7,6 +7,7 @@ mod finish;
 mod monitor_cmd;
 mod report_cmd;
 mod run;
+mod sim_cmd;
 mod snapshot_cmd;
 
 pub use completions::script as completion_script;

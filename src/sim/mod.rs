@@ -10,6 +10,7 @@ pub mod scenario;
 pub mod store;
 pub mod testing;
 pub mod timeline;
+pub mod tls;
 pub mod world;
 
 pub use error::SimError;

@@ -51,6 +51,8 @@ pub struct SimHandle {
     cancel: CancellationToken,
     _guard: tokio_util::sync::DropGuard,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The Kubernetes API speaks https (the `sim` command, for kubectl).
+    tls: bool,
     /// Wall-clock time `start` took (world building included).
     pub startup: Duration,
 }
@@ -60,8 +62,17 @@ async fn bind(port: u16) -> Result<TcpListener, SimError> {
     TcpListener::bind(&addr).await.map_err(|source| SimError::Bind { addr, source })
 }
 
-/// Starts the simulator; it serves until `shutdown` (or the handle is dropped).
+/// Starts the simulator, Kubernetes API over plain http; it serves until `shutdown` (or the handle is dropped).
 pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
+    start_with(opts, false).await
+}
+
+/// Starts the simulator with the Kubernetes API over https (simulator CA in the kubeconfig), as kubectl needs.
+pub async fn start_tls(opts: SimOptions) -> Result<SimHandle, SimError> {
+    start_with(opts, true).await
+}
+
+async fn start_with(opts: SimOptions, tls: bool) -> Result<SimHandle, SimError> {
     let began = std::time::Instant::now();
     let log = match &opts.request_log_file {
         Some(p) => RequestLog::with_file(p).map_err(|source| SimError::RequestLog { path: p.clone(), source })?,
@@ -93,15 +104,30 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
         KubeApiState { store: store.clone(), token: token.clone(), faults: kube_faults.clone(), log: log.clone() };
     let arm_state = ArmState::new(world.clone(), arm_faults.clone(), tokens, log.clone(), format!("http://{arm_addr}"));
     let mut tasks = Vec::new();
-    for (listener, app) in [(kube_listener, kube_api::router(kube_state)), (arm_listener, arm::router(arm_state))] {
-        let stop = cancel.clone();
+    let kube_app = kube_api::router(kube_state);
+    let stop = cancel.clone();
+    if tls {
+        let acceptor = super::tls::acceptor().map_err(|e| SimError::World(format!("tls setup: {e}")))?;
+        let listener = super::tls::TlsListener { tcp: kube_listener, acceptor };
         tasks.push(tokio::spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await;
-            if let Err(e) = served {
-                tracing::warn!(error = %e, "simulator endpoint stopped");
+            if let Err(e) = axum::serve(listener, kube_app).with_graceful_shutdown(stop.cancelled_owned()).await {
+                tracing::warn!(error = %e, "simulator kube endpoint stopped");
+            }
+        }));
+    } else {
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(kube_listener, kube_app).with_graceful_shutdown(stop.cancelled_owned()).await {
+                tracing::warn!(error = %e, "simulator kube endpoint stopped");
             }
         }));
     }
+    let stop = cancel.clone();
+    let arm_app = arm::router(arm_state);
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = axum::serve(arm_listener, arm_app).with_graceful_shutdown(stop.cancelled_owned()).await {
+            tracing::warn!(error = %e, "simulator arm endpoint stopped");
+        }
+    }));
     tasks.push(control::spawn(world.clone(), cancel.clone()));
     tasks.push(timeline::spawn(
         world.clone(),
@@ -122,13 +148,14 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
         _guard: cancel.clone().drop_guard(),
         cancel,
         tasks,
+        tls,
         startup: began.elapsed(),
     })
 }
 
 impl SimHandle {
     pub fn kube_url(&self) -> String {
-        format!("http://{}", self.kube_addr)
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.kube_addr)
     }
 
     pub fn arm_url(&self) -> String {
@@ -193,8 +220,13 @@ impl SimHandle {
     /// The kubeconfig for this cluster (context named after the cluster, token auth, plain http).
     pub fn kubeconfig_yaml(&self) -> String {
         let name = &self.world.info.name;
+        let ca = if self.tls {
+            format!("\n    certificate-authority-data: {}", super::tls::base64(super::tls::CA_PEM.as_bytes()))
+        } else {
+            String::new()
+        };
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {url}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: clusterUser_{rg}_{name}\n    namespace: default\ncurrent-context: {name}\nusers:\n- name: clusterUser_{rg}_{name}\n  user:\n    token: {token}\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {url}{ca}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: clusterUser_{rg}_{name}\n    namespace: default\ncurrent-context: {name}\nusers:\n- name: clusterUser_{rg}_{name}\n  user:\n    token: {token}\n",
             url = self.kube_url(),
             rg = self.world.info.resource_group,
             token = self.token,
@@ -231,12 +263,20 @@ impl SimHandle {
         Ok(env)
     }
 
-    /// A kube client for this cluster, ready to use.
-    pub async fn kube_client(&self) -> kube::Client {
+    /// A kube `Config` for this cluster (plain http, bearer token), to adjust before building a client.
+    pub fn kube_config(&self) -> kube::Config {
         let mut config = kube::Config::new(self.kube_url().parse().unwrap_or_default());
         config.auth_info.token = Some(self.token.clone().into());
         config.default_namespace = "default".into();
-        match kube::Client::try_from(config) {
+        if self.tls {
+            config.root_cert = Some(vec![super::tls::CA_DER.to_vec()]);
+        }
+        config
+    }
+
+    /// A kube client for this cluster, ready to use (kube-rs defaults, its 429/503 retry included).
+    pub async fn kube_client(&self) -> kube::Client {
+        match kube::Client::try_from(self.kube_config()) {
             Ok(c) => c,
             // Only an invalid URL or TLS setup fails here, and both are fixed by construction.
             Err(e) => panic!("simulator kube client: {e}"),
@@ -256,26 +296,59 @@ impl SimHandle {
         timeline::apply(&self.world, &self.kube_faults, &self.arm_faults, &self.evicted, fault, &self.cancel);
     }
 
-    /// Waits until every deployment has its replica count ready, or `timeout` passes; true when settled.
+    /// Waits until every deployment has exactly its replica count of Ready pods (counted from the pods,
+    /// not from status the control plane may not have refreshed yet), or `timeout` passes; true when settled.
     pub async fn wait_settled(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let settled = self
-                .store()
-                .list(ResourceKind::Deployment, None, None, None, |d| {
-                    d["status"]["readyReplicas"].as_i64().unwrap_or(0) != d["spec"]["replicas"].as_i64().unwrap_or(1)
-                })
-                .map(|p| p.items.is_empty())
-                .unwrap_or(false);
-            if settled {
+            if self.settled_now() {
                 return true;
             }
             if tokio::time::Instant::now() >= deadline {
                 return false;
             }
-            // Coarse poll of a cheap in-memory check; the timeout above bounds it.
+            // Coarse poll of an in-memory check; the timeout above bounds it.
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    fn settled_now(&self) -> bool {
+        use std::collections::HashMap;
+        let store = self.store();
+        let (Ok(deploys), Ok(sets), Ok(pods)) = (
+            store.list(ResourceKind::Deployment, None, None, None, |_| true),
+            store.list(ResourceKind::ReplicaSet, None, None, None, |_| true),
+            store.list(ResourceKind::Pod, None, None, None, |_| true),
+        ) else {
+            return false;
+        };
+        let owner = |o: &serde_json::Value, kind: &str| -> Option<String> {
+            o["metadata"]["ownerReferences"].as_array()?.iter().find(|r| r["kind"] == kind)?["name"]
+                .as_str()
+                .map(String::from)
+        };
+        let ns = |o: &serde_json::Value| o["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+        let rs_to_deploy: HashMap<(String, String), String> = sets
+            .items
+            .iter()
+            .filter_map(|rs| Some(((ns(rs), super::store::key_of(rs).1), owner(rs, "Deployment")?)))
+            .collect();
+        let mut counts: HashMap<(String, String), (i64, i64)> = HashMap::new();
+        for p in &pods.items {
+            let Some(d) = owner(p, "ReplicaSet").and_then(|rs| rs_to_deploy.get(&(ns(p), rs)).cloned()) else {
+                continue;
+            };
+            let e = counts.entry((ns(p), d)).or_default();
+            e.0 += 1;
+            if super::world::condition_status(p, "Ready") == Some("True") {
+                e.1 += 1;
+            }
+        }
+        deploys.items.iter().all(|d| {
+            let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
+            let (total, ready) = counts.get(&super::store::key_of(d)).copied().unwrap_or((0, 0));
+            total == want && ready == want
+        })
     }
 
     /// Stops both endpoints, the control plane and the timeline.

@@ -420,3 +420,24 @@ mod tests {
         assert!(matches!(Scenario::from_yaml(text), Err(SimError::ScenarioInvalid(_))));
     }
 }
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn from_yaml_never_panics(text in ".{0,400}") {
+            let _ = Scenario::from_yaml(&text);
+        }
+
+        #[test]
+        fn mangled_default_never_panics(cut in 0usize..4000, junk in "[ -~\n]{0,20}") {
+            let base = DEFAULT_YAML;
+            let at = base.char_indices().map(|(i, _)| i).nth(cut % base.chars().count()).unwrap_or(0);
+            let text = format!("{}{}{}", &base[..at], junk, &base[at..]);
+            let _ = Scenario::from_yaml(&text);
+        }
+    }
+}

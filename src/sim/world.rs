@@ -458,12 +458,17 @@ impl World {
         message: &str,
         component: &str,
     ) {
-        let seq = self.event_seq.fetch_add(1, Ordering::Relaxed);
+        // Real event names are `<object>.<hex of creation nanos>`, so key order is time order; keep that, strictly increasing.
+        let nanos = u64::try_from(jiff::Timestamp::now().as_nanosecond()).unwrap_or(0);
+        let seq = self
+            .event_seq
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(nanos.max(last + 1)))
+            .map_or(nanos, |last| nanos.max(last + 1));
         let now = k8s_time(now_secs());
         let event_ns = if ns.is_empty() { "default" } else { ns };
         let api_version = if kind == "Pod" || kind == "Node" { "v1" } else { "apps/v1" };
         let obj = json!({
-            "metadata": {"name": format!("{name}.{:016x}", (stable_hash(name) ^ seq.rotate_left(17)) | seq), "namespace": event_ns},
+            "metadata": {"name": format!("{name}.{seq:016x}"), "namespace": event_ns},
             "involvedObject": {"kind": kind, "name": name, "uid": uid, "namespace": ns, "apiVersion": api_version},
             "reason": reason,
             "message": message,
@@ -536,12 +541,24 @@ impl World {
     }
 
     fn generate_bulk(&self, g: &super::scenario::Generate, placer: &mut Placer) -> Result<(), StoreError> {
-        // Round-robin placement over the schedulable nodes: linear in pods, no scoring.
+        // Round-robin placement over the schedulable nodes, one template pod per deployment cloned per
+        // replica: linear in pods, no scoring, no per-pod lookups.
         let nodes = placer.all_schedulable();
         if nodes.is_empty() {
             return Ok(());
         }
+        let node_ips: HashMap<String, String> = self
+            .store
+            .list(ResourceKind::Node, None, None, None, |_| true)?
+            .items
+            .iter()
+            .map(|n| {
+                (super::store::key_of(n).1, n["status"]["addresses"][0]["address"].as_str().unwrap_or("").to_string())
+            })
+            .collect();
+        let created = k8s_time(now_secs() - 24 * 3600);
         let mut cursor = 0usize;
+        let mut pod_seq = 0u64;
         for ns_i in 0..g.namespaces {
             let ns = format!("load-{ns_i:03}");
             for d_i in 0..g.deployments_per_namespace {
@@ -560,10 +577,21 @@ impl World {
                 set_owner(&mut rs, "Deployment", &spec.name, &uid_of(&deploy));
                 let rs = self.store.create(ResourceKind::ReplicaSet, rs)?;
                 let template = rs["spec"]["template"].clone();
+                let rs_name = super::store::key_of(&rs).1;
+                let mut proto = self.pod_json(&rs, &template, nodes.first().map(String::as_str), true);
+                proto["metadata"]["creationTimestamp"] = json!(created);
                 for _ in 0..g.replicas {
                     let node = &nodes[cursor % nodes.len()];
                     cursor += 1;
-                    self.store.create(ResourceKind::Pod, self.pod_json(&rs, &template, Some(node), true))?;
+                    pod_seq += 1;
+                    let mut pod = proto.clone();
+                    pod["metadata"]["name"] = json!(format!("{rs_name}-{}", &base36(pod_seq)[1..]));
+                    pod["spec"]["nodeName"] = json!(node);
+                    pod["status"]["hostIP"] = json!(node_ips.get(node).map_or("", String::as_str));
+                    let ip = self.next_ip("10.244");
+                    pod["status"]["podIPs"] = json!([{"ip": ip}]);
+                    pod["status"]["podIP"] = json!(ip);
+                    self.store.create(ResourceKind::Pod, pod)?;
                 }
             }
         }

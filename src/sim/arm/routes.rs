@@ -226,6 +226,9 @@ fn wants_instance_view(q: &BTreeMap<String, String>) -> bool {
     q.get("$expand").is_some_and(|e| e.eq_ignore_ascii_case("instanceView"))
 }
 
+/// VMs per list page; longer lists continue at an absolute `nextLink`, as ARM pages them.
+const VM_PAGE: usize = 500;
+
 async fn list_vms(
     State(state): State<ArmState>,
     Path((sub, rg, vmss)): Path<(String, String, String)>,
@@ -237,8 +240,29 @@ async fn list_vms(
     let cloud = state.world.cloud();
     let Some(set) = cloud.scale_sets.get(&vmss) else { return vmss_not_found(&rg, &vmss) };
     let expand = wants_instance_view(&q);
-    let value: Vec<Value> = set.vms.values().map(|vm| json::vm(&state.world.info, set, vm, expand)).collect();
-    axum::Json(json!({"value": value})).into_response()
+    // The skip token is the last instance id of the previous page.
+    let after: Option<u64> = q.get("$skiptoken").and_then(|s| s.parse().ok());
+    let range = match after {
+        Some(a) => set.vms.range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
+        None => set.vms.range(..),
+    };
+    let page: Vec<&crate::sim::world::Vm> = range.take(VM_PAGE + 1).map(|(_, vm)| vm).collect();
+    let more = page.len() > VM_PAGE;
+    let page = &page[..page.len().min(VM_PAGE)];
+    let value: Vec<Value> = page.iter().map(|vm| json::vm(&state.world.info, set, vm, expand)).collect();
+    let mut body = json!({"value": value});
+    if let (true, Some(last)) = (more, page.last()) {
+        let api = q.get("api-version").map_or(API_VERSION, String::as_str);
+        let mut next = format!(
+            "{}/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachineScaleSets/{vmss}/virtualMachines?api-version={api}&$skiptoken={}",
+            state.base_url, last.instance_id
+        );
+        if expand {
+            next.push_str("&$expand=instanceView");
+        }
+        body["nextLink"] = json!(next);
+    }
+    axum::Json(body).into_response()
 }
 
 async fn get_vm(
