@@ -11,7 +11,8 @@ use crate::cli::{KubeconfigSource, Settings};
 use crate::config::schema::Config;
 use crate::error::Error;
 use crate::exit::ExitCode;
-use crate::sim::{Scenario, SimError, SimOptions, start};
+use crate::sim::runtime::start_tls;
+use crate::sim::{Scenario, SimError, SimOptions};
 
 use super::run::{AzureTarget, run_pipeline};
 
@@ -34,9 +35,7 @@ pub(crate) async fn demo_command(settings: &Settings, args: &DemoArgs) -> Result
         Scenario::builtin("default").ok_or_else(|| Error::Usage("the default scenario is missing".into()))?;
     let mut opts = SimOptions::new(scenario);
     opts.request_log_file = Some(work.join("sim-requests.log"));
-    let sim = start(opts).await?;
-    // kubectl sends no bearer token over plain http: the suites reach the simulator anonymously.
-    sim.kube_faults().set_anonymous(true);
+    let sim = start_tls(opts).await?;
     println!("simulated AKS: kube {} arm {}", sim.kube_url(), sim.arm_url());
 
     let kubeconfig = work.join("kubeconfig");
