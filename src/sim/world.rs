@@ -69,6 +69,7 @@ pub struct World {
     cloud: Mutex<Cloud>,
     ip_seq: AtomicU64,
     event_seq: AtomicU64,
+    pod_seq: AtomicU64,
 }
 
 fn now_secs() -> i64 {
@@ -78,6 +79,20 @@ fn now_secs() -> i64 {
 /// RFC 3339 at whole seconds, as Kubernetes writes times.
 pub fn k8s_time(epoch_secs: i64) -> String {
     jiff::Timestamp::from_second(epoch_secs).map(|t| t.to_string()).unwrap_or_default()
+}
+
+/// A pod name suffix: five letters that look random like the ReplicaSet controller's but never repeat
+/// within a world. Random draws collide often enough at 150,000 pods to fail the `large` build; a counter
+/// through a bijection on 26^5 (7,919 is coprime with 26) cannot.
+pub fn pod_suffix(seq: u64) -> String {
+    const SPACE: u64 = 26 * 26 * 26 * 26 * 26;
+    let mut n = ((seq % SPACE) * 7_919 + 12_345) % SPACE;
+    let mut out = [b'a'; 5];
+    for slot in out.iter_mut().rev() {
+        *slot = b'a' + (n % 26) as u8;
+        n /= 26;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Instance id as AKS writes it in node names: base 36, 6 characters.
@@ -134,6 +149,7 @@ impl World {
             cloud: Mutex::new(Cloud::default()),
             ip_seq: AtomicU64::new(0),
             event_seq: AtomicU64::new(0),
+            pod_seq: AtomicU64::new(0),
         });
         world.populate().map_err(|e| SimError::World(e.to_string()))?;
         Ok(world)
@@ -503,7 +519,7 @@ impl World {
     /// A pod of a ReplicaSet; `running` makes it Running and Ready on `node`, else Pending.
     pub fn pod_json(&self, rs: &Value, template: &Value, node: Option<&str>, running: bool) -> Value {
         let (ns, rs_name) = super::store::key_of(rs);
-        let suffix: String = (0..5).map(|_| (b'a' + rand::random_range(0..26u8)) as char).collect();
+        let suffix = pod_suffix(self.pod_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let name = format!("{rs_name}-{suffix}");
         let now = k8s_time(now_secs());
         let mut spec = template["spec"].clone();
@@ -905,6 +921,14 @@ fn preferred_score(pod_spec: &Value, node: &Value) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pod_suffixes_do_not_repeat() {
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..200_000 {
+            assert!(seen.insert(pod_suffix(i)), "suffix {i} repeats");
+        }
+    }
 
     #[test]
     fn base36_is_six_chars() {
