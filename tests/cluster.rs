@@ -449,36 +449,6 @@ async fn evictions_by_the_simulator_control_plane_delete_and_deallocate() {
     sim.shutdown().await;
 }
 
-/// Serves the `large` scenario for `hack/bench/snapshot-memory.sh` until `$BENCH_STOP` exists.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark helper: run by hack/bench/snapshot-memory.sh"]
-async fn serve_large_scenario_for_bench() {
-    use aks_spot_test::sim::testing::{SimOptions, start};
-    let kubeconfig = std::env::var("BENCH_KUBECONFIG").expect("BENCH_KUBECONFIG");
-    let stop = std::path::PathBuf::from(std::env::var("BENCH_STOP").expect("BENCH_STOP"));
-    // Same random pod-name collision as in `Sim::start`: start again.
-    let mut attempts = 0;
-    let sim = loop {
-        match start(SimOptions::new(Scenario::builtin("large").expect("scenario"))).await {
-            Ok(sim) => break sim,
-            Err(e) if attempts < 5 => {
-                attempts += 1;
-                eprintln!("sim start failed ({e}), retrying");
-            }
-            Err(e) => panic!("sim: {e}"),
-        }
-    };
-    sim.write_kubeconfig(std::path::Path::new(&kubeconfig)).expect("kubeconfig");
-    // Bounded by the script, which creates the stop file on exit; an hour is the backstop.
-    let _ = tokio::time::timeout(Duration::from_secs(3600), async {
-        while !stop.exists() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
-    .await;
-    sim.shutdown().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_and_monitor_commands_against_the_simulator() {
     let sim = Sim::start("default").await;
