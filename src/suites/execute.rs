@@ -151,25 +151,12 @@ fn suite_failure(framework: Framework, raw_status: &str, message: &str, output: 
 }
 
 fn not_run(framework: Framework, working_dir: &Path, message: String, result: TestResult) -> SuiteOutcome {
-    SuiteOutcome {
-        run: SuiteRun {
-            framework,
-            command: String::new(),
-            working_dir: working_dir.display().to_string(),
-            started: jiff::Timestamp::now(),
-            duration_seconds: 0.0,
-            exit_code: None,
-            signal: None,
-            timed_out: false,
-            log_file: None,
-            skipped_reason: Some(message),
-        },
-        parsed: ParsedSuite { results: vec![result], ..ParsedSuite::default() },
-        warnings: Vec::new(),
-    }
+    let mut run = skipped_run(framework, &message);
+    run.working_dir = working_dir.display().to_string();
+    SuiteOutcome { run, parsed: ParsedSuite { results: vec![result], ..ParsedSuite::default() }, warnings: Vec::new() }
 }
 
-/// The timeline entry of a suite the operator chose not to run.
+/// The timeline entry of a suite that did not run, and why.
 pub fn skipped_run(framework: Framework, reason: &str) -> SuiteRun {
     SuiteRun {
         framework,
