@@ -37,6 +37,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file the run writes for itself could not be written.
+    #[error("failed to write {what} {path}")]
+    Write {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The command line asks for nothing this command can do.
     #[error("{0}")]
     Usage(String),

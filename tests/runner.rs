@@ -40,7 +40,7 @@ impl Scratch {
         SpecInputs {
             base_dir: root(),
             log_dir: self.dir.path().join("logs"),
-            kubeconfig: Some(self.dir.path().join("kubeconfig")),
+            kubeconfig: vec![self.dir.path().join("kubeconfig")],
             search_path: None,
         }
     }

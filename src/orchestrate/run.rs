@@ -61,12 +61,25 @@ fn kubeconfig_input(source: &KubeconfigSource) -> KubeconfigInput {
     }
 }
 
-/// The kubeconfig the suites get as `KUBECONFIG`; with `EnvPaths` they inherit the variable as it is.
-fn kubeconfig_for_suites(source: &KubeconfigSource) -> Option<PathBuf> {
-    match source {
-        KubeconfigSource::Explicit(p) | KubeconfigSource::Default(p) => Some(p.clone()),
-        KubeconfigSource::EnvPaths(_) | KubeconfigSource::None => None,
+/// The kubeconfig files the suites get as `KUBECONFIG`. With a chosen context, a file holding only
+/// `current-context` goes first: kubectl takes current-context from the first file that sets it, so the
+/// suites test the same cluster as the tool without any credential being copied.
+fn kubeconfig_for_suites(source: &KubeconfigSource, context: Option<&str>, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut files: Vec<PathBuf> = source.paths().into_iter().map(Path::to_path_buf).collect();
+    if let (Some(context), false) = (context, files.is_empty()) {
+        let path = dir.join("kubeconfig-context.yaml");
+        let body = format!(
+            "# written by aks-spot-test: selects the context the run was asked for\napiVersion: v1\nkind: Config\ncurrent-context: {}\n",
+            serde_json::Value::String(context.to_string())
+        );
+        std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, body)).map_err(|source| Error::Input {
+            what: "suite kubeconfig override",
+            path: path.clone(),
+            source,
+        })?;
+        files.insert(0, path);
     }
+    Ok(files)
 }
 
 /// The whole pipeline. Errors are the ones that stop a run before it starts (unreachable API server,
@@ -123,12 +136,8 @@ pub(crate) async fn run_pipeline(
     // 3. The suites, one after another; none of them can stop the run.
     let output_dir = args.output_dir.clone().unwrap_or_else(|| settings.base_dir.join(&cfg.reports.output_dir));
     let log_dir = output_dir.join(format!("logs-{}", file_stamp(started_at)));
-    let inputs = SpecInputs {
-        base_dir: settings.base_dir.clone(),
-        log_dir,
-        kubeconfig: kubeconfig_for_suites(&settings.kubeconfig),
-        search_path: None,
-    };
+    let kubeconfig = kubeconfig_for_suites(&settings.kubeconfig, cfg.cluster.context.as_deref(), &log_dir)?;
+    let inputs = SpecInputs { base_dir: settings.base_dir.clone(), log_dir, kubeconfig, search_path: None };
     let ctx = ParseContext { categories: cfg.categories.clone(), working_dir: None };
     let mut results = Vec::new();
     let mut suite_runs = Vec::new();
@@ -269,4 +278,21 @@ async fn snapshot_or_note(
 
 fn file_stamp(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d-%H%M%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chosen_context_goes_first_without_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = KubeconfigSource::EnvPaths(vec!["/a/config".into(), "/b/config".into()]);
+        let files = kubeconfig_for_suites(&source, Some("prod: \"x\""), dir.path()).unwrap();
+        assert_eq!(files[1..], [PathBuf::from("/a/config"), PathBuf::from("/b/config")]);
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(text.contains("current-context: \"prod: \\\"x\\\"\"\n"), "{text}");
+        assert!(!text.contains("token") && !text.contains("users"));
+        assert_eq!(kubeconfig_for_suites(&source, None, dir.path()).unwrap().len(), 2);
+    }
 }

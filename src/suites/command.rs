@@ -66,8 +66,8 @@ pub struct SpecInputs {
     pub base_dir: PathBuf,
     /// Where this run's logs and suite outputs go (made absolute against `base_dir`).
     pub log_dir: PathBuf,
-    /// Passed to the suite as `KUBECONFIG`.
-    pub kubeconfig: Option<PathBuf>,
+    /// Passed to the suite as `KUBECONFIG`, joined like that variable (empty: the suite inherits ours).
+    pub kubeconfig: Vec<PathBuf>,
     /// The `PATH` to find tools on; `None` uses this process's `PATH`.
     pub search_path: Option<OsString>,
 }
@@ -100,8 +100,12 @@ pub fn prepare_suite(framework: Framework, cfg: &SuiteConfig, inputs: &SpecInput
             }
         }
     }
-    if let Some(kubeconfig) = &inputs.kubeconfig {
-        env.push(("KUBECONFIG".into(), base.join(kubeconfig).display().to_string()));
+    if !inputs.kubeconfig.is_empty() {
+        let paths: Vec<PathBuf> = inputs.kubeconfig.iter().map(|p| base.join(p)).collect();
+        // Paths with the separator in them cannot be listed; kubectl would misread them anyway.
+        if let Ok(joined) = std::env::join_paths(&paths) {
+            env.push(("KUBECONFIG".into(), joined.to_string_lossy().into_owned()));
+        }
     }
 
     let stdout_log = log_dir.join(format!("{framework}.stdout.log"));
@@ -265,7 +269,7 @@ mod tests {
         SpecInputs {
             base_dir: base.to_path_buf(),
             log_dir: "logs".into(),
-            kubeconfig: Some("kube/config".into()),
+            kubeconfig: vec!["kube/config".into()],
             search_path: Some(bin.as_os_str().to_owned()),
         }
     }
