@@ -23,10 +23,12 @@ pub fn init_logging(verbosity: Verbosity) {
 
 fn filter(verbosity: Verbosity) -> &'static str {
     match verbosity {
-        Verbosity::Quiet => "error",
-        Verbosity::Normal => "warn,aks_spot_test=info",
-        Verbosity::Debug => "warn,aks_spot_test=debug,kube=info",
-        Verbosity::Trace => "info,aks_spot_test=trace,kube=debug",
+        // kube-client logs each failed request at error level; the command's own error says the same
+        // with the server and context named, so its copy only shows with -v.
+        Verbosity::Quiet => "error,kube_client=off",
+        Verbosity::Normal => "warn,aks_spot_test=info,kube_client=off",
+        Verbosity::Debug => "warn,aks_spot_test=debug,kube=info,kube_client=info",
+        Verbosity::Trace => "info,aks_spot_test=trace,kube=debug,kube_client=debug",
     }
 }
 
