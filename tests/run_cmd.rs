@@ -458,6 +458,12 @@ async fn a_hung_suite_is_killed_with_its_children_and_the_run_goes_on() {
     let notes = report["notes"].to_string();
     assert!(notes.contains("timed out"), "{notes}");
     let left = sleeps_of(&secs);
+    for pid in &left {
+        // Leftovers of this very test (their sleep length is ours alone): don't leave them running.
+        if let Ok(pid) = i32::try_from(*pid) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
     assert!(left.is_empty(), "the hung suite's children outlived it: {left:?}");
     sim.shutdown().await;
 }
