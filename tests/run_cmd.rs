@@ -94,7 +94,7 @@ impl Workspace {
 
     /// A Bash suite in `<name>/` run by the canonical runner, one script per `(file, body)`; the body runs after
     /// the canonical lib is sourced and `MARKERS` names the marker directory.
-    fn bash_suite(&self, name: &str, tests: &[(&str, &str)], env: &str) {
+    fn bash_suite(&self, name: &str, tests: &[(&str, &str)]) {
         self.write(
             &format!("{name}/run-all-tests.sh"),
             &format!(
@@ -111,7 +111,7 @@ impl Workspace {
                 ),
             );
         }
-        self.write(&format!("{name}/.env"), &format!("MARKERS={}\n{env}", self.path("markers").display()));
+        self.write(&format!("{name}/.env"), &format!("MARKERS={}\n", self.path("markers").display()));
     }
 
     fn config(&self, yaml: &str) -> PathBuf {
@@ -247,7 +247,7 @@ async fn evictions_during_the_suites(gone: bool) {
     let sim = start_sim().await;
     let ws = Workspace::new();
     sim.write_kubeconfig(&ws.path("kubeconfig")).expect("kubeconfig");
-    ws.bash_suite("suite", &[("EVT-001_wait.sh", WAITING_TEST)], "");
+    ws.bash_suite("suite", &[("EVT-001_wait.sh", WAITING_TEST)]);
     ws.config(&config_yaml(10, "evictions", OFF, &bash_on(3.0), OFF));
     let g1 = spot_nodes(&sim, "spotgeneral1");
     let m1 = spot_nodes(&sim, "spotmemory1");
@@ -311,7 +311,7 @@ async fn api_server_down_at_start_exits_2_naming_the_server() {
     let sim = start_sim().await;
     let ws = Workspace::new();
     sim.write_kubeconfig(&ws.path("kubeconfig")).expect("kubeconfig");
-    ws.bash_suite("suite", &[("EVT-001_wait.sh", WAITING_TEST)], "");
+    ws.bash_suite("suite", &[("EVT-001_wait.sh", WAITING_TEST)]);
     ws.config(&config_yaml(3, "down", OFF, &bash_on(1.0), OFF));
     sim.kube_faults().set_down(true);
     let done = finish(spawn_run(&ws, &default_path())).await;
@@ -348,7 +348,7 @@ async fn api_server_down_mid_run_finishes_and_reports_what_was_missed() {
     let sim = start_sim().await;
     let ws = Workspace::new();
     sim.write_kubeconfig(&ws.path("kubeconfig")).expect("kubeconfig");
-    ws.bash_suite("suite", &[("EVT-001_wait.sh", WAITING_TEST)], "");
+    ws.bash_suite("suite", &[("EVT-001_wait.sh", WAITING_TEST)]);
     ws.config(&config_yaml(5, "midrun", OFF, &bash_on(3.0), OFF));
     let run = spawn_run(&ws, &default_path());
     wait_for_marker(&run, &ws.marker("started")).await;
@@ -377,7 +377,7 @@ async fn a_second_concurrent_run_exits_2_naming_the_holder() {
     let sim = start_sim().await;
     let ws = Workspace::new();
     sim.write_kubeconfig(&ws.path("kubeconfig")).expect("kubeconfig");
-    ws.bash_suite("suite", &[("EVT-001_wait.sh", WAITING_TEST)], "");
+    ws.bash_suite("suite", &[("EVT-001_wait.sh", WAITING_TEST)]);
     ws.config(&config_yaml(10, "concurrent", OFF, &bash_on(3.0), OFF));
     let first = spawn_run(&ws, &default_path());
     // The first run holds the lease from pre-flight until its report: its suite running proves it is inside.
@@ -399,7 +399,7 @@ async fn a_lease_held_elsewhere_exits_2_naming_the_holder() {
     let sim = start_sim().await;
     let ws = Workspace::new();
     sim.write_kubeconfig(&ws.path("kubeconfig")).expect("kubeconfig");
-    ws.bash_suite("suite", &[("EVT-001_wait.sh", WAITING_TEST)], "");
+    ws.bash_suite("suite", &[("EVT-001_wait.sh", WAITING_TEST)]);
     ws.config(&config_yaml(10, "held", OFF, &bash_on(1.0), OFF));
     let config =
         RunLockConfig { enabled: true, namespace: "kube-system".into(), name: "held".into(), lease_seconds: 300 };
