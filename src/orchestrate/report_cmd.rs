@@ -11,6 +11,7 @@ use crate::config::schema::ReportFormat;
 use crate::error::Error;
 use crate::exit::ExitCode;
 use crate::report::aggregate::{RunFacts, build_report};
+use crate::report::error::ReportError;
 use crate::report::json::read_report;
 use crate::report::model::Framework;
 use crate::suites::bash::{parse_bash_results, read_results_dir};
@@ -31,7 +32,11 @@ pub(crate) fn report_command(settings: &Settings, args: &ReportArgs) -> Result<E
     let dir = args.output_dir.clone().unwrap_or_else(|| settings.base_dir.join(&cfg.reports.output_dir));
 
     let report = match &args.report {
-        Some(path) => read_report(path)?,
+        // A report that is not there is bad input (exit 3), like a missing --terratest file.
+        Some(path) => read_report(path).map_err(|err| match err {
+            ReportError::Read { path, source } => Error::Input { what: "JSON report", path, source },
+            other => Error::from(other),
+        })?,
         None => {
             if args.terratest.is_none() && args.bash.is_none() && args.pytest.is_none() {
                 return Err(Error::Usage(

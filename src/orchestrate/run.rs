@@ -27,6 +27,10 @@ use crate::suites::execute::{execute_suite, skipped_run};
 
 use super::finish::{Finished, finish};
 
+/// Bound on each cluster call after the suites (cordon restore, lock release), so a server that stops answering
+/// mid-call costs one bound, not kube's minutes of retries.
+const AFTER_RUN_CALL: Duration = Duration::from_secs(60);
+
 /// Where Azure lives for this run; `None` fields use the real Azure endpoints and credential chain.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AzureTarget {
@@ -174,18 +178,46 @@ pub(crate) async fn run_pipeline(
         notes.push("remediation is not part of this build yet: ghosts and stuck nodes were not looked for".into());
     }
 
-    match restore_cordons(&conn.client).await {
-        Ok(restored) => notes.extend(restore_note(&restored, "after the run")),
-        Err(err) => notes.push(format!("could not restore cordons after the run: {}", render_chain(&err))),
-    }
-    let final_ = snapshot_or_note(&conn, "final", &mut notes).await;
+    // The API server may have gone away during the suites. kube's own retry of 503s backs off for minutes per
+    // call, so one probe bounded by the pre-flight timeout decides whether the after-run cluster calls are tried.
+    let api_answers = match preflight_api(&conn, api_timeout).await {
+        Ok(_) => true,
+        Err(err) => {
+            notes.push(format!(
+                "the API server did not answer after the suites: {}; cordons were not restored and the final \
+                 cluster snapshot was missed",
+                render_chain(&err)
+            ));
+            false
+        }
+    };
+    let final_ = if api_answers {
+        match tokio::time::timeout(AFTER_RUN_CALL, restore_cordons(&conn.client)).await {
+            Ok(Ok(restored)) => notes.extend(restore_note(&restored, "after the run")),
+            Ok(Err(err)) => notes.push(format!("could not restore cordons after the run: {}", render_chain(&err))),
+            Err(_) => notes.push(format!(
+                "could not restore cordons after the run: no answer within {}s",
+                AFTER_RUN_CALL.as_secs()
+            )),
+        }
+        snapshot_or_note(&conn, "final", &mut notes).await
+    } else {
+        None
+    };
 
     if let Some(lock) = lock {
         if lock.is_lost() {
             notes.push("the run lock was lost during the run (renewals failed)".into());
         }
-        if let Err(err) = lock.release().await {
-            notes.push(format!("could not release the run lock: {}", render_chain(&err)));
+        let expires = format!("it expires by itself {}s after its last renewal", cfg.cluster.run_lock.lease_seconds);
+        // Against a server that already failed the probe, one pre-flight timeout is all the release gets.
+        let bound = if api_answers { AFTER_RUN_CALL } else { api_timeout };
+        match tokio::time::timeout(bound, lock.release()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => notes.push(format!("could not release the run lock: {}; {expires}", render_chain(&err))),
+            Err(_) => {
+                notes.push(format!("could not release the run lock: no answer within {}s; {expires}", bound.as_secs()))
+            }
         }
     }
 
