@@ -20,7 +20,8 @@ const REPO: &str = env!("CARGO_MANIFEST_DIR");
 /// Upper bound for anything a test waits for; reaching it is a failure, not a timing assertion.
 const WAIT: Duration = Duration::from_secs(180);
 /// Go and pytest for the suites that need them (installed by `hack/tools.sh`).
-const TOOLS: &str = "/work/main/hack/.tools/venv/bin";
+/// Where `hack/tools.sh` installs Go and pytest (hack/test.sh also puts it on PATH).
+const TOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/.tools/venv/bin");
 
 /// The default scenario without its timeline, so the only evictions are the ones a test makes.
 async fn start_sim() -> SimHandle {
