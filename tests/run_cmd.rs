@@ -19,7 +19,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_aks-spot-test");
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 /// Upper bound for anything a test waits for; reaching it is a failure, not a timing assertion.
 const WAIT: Duration = Duration::from_secs(180);
-/// Go and pytest for the suites that need them (installed by `hack/tools.sh`).
 /// Where `hack/tools.sh` installs Go and pytest (hack/test.sh also puts it on PATH).
 const TOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/.tools/venv/bin");
 
