@@ -487,8 +487,8 @@ async fn a_missing_go_is_a_fail_entry_not_a_crash() {
     assert_eq!(fails.len(), 1, "{fails:#?}");
     assert_eq!(fails[0]["framework"], "terratest");
     let message = fails[0]["error_message"].as_str().unwrap_or("");
-    // "go on PATH not found (install Go and put it on PATH)"
-    assert!(message.contains("go on PATH not found"), "{message}");
+    // "go not found on PATH (install Go and put it on PATH)"
+    assert!(message.contains("go not found on PATH"), "{message}");
     sim.shutdown().await;
 }
 

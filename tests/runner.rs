@@ -369,7 +369,7 @@ async fn missing_tool_is_reported_not_run() {
     inputs.search_path = Some(empty.path().as_os_str().to_owned());
     let cfg = s.config("tests/fixtures/suites/go", Duration::from_secs(60), &[]);
     match prepare_suite(Framework::Terratest, &cfg, &inputs).expect("prepare") {
-        Prepared::MissingTool(m) => assert_eq!(m.tool, "go on PATH"),
+        Prepared::MissingTool(m) => assert_eq!(m.to_string(), "go not found on PATH (install Go and put it on PATH)"),
         other => panic!("expected a missing tool, got {other:?}"),
     }
 }

@@ -39,12 +39,17 @@ pub struct SuiteSpec {
 pub struct MissingTool {
     pub framework: Framework,
     pub tool: String,
+    /// Where it was looked for ("on PATH"), empty when the tool names a path itself.
+    pub place: &'static str,
     pub hint: String,
 }
 
 impl fmt::Display for MissingTool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} not found ({})", self.tool, self.hint)
+        match self.place {
+            "" => write!(f, "{} not found ({})", self.tool, self.hint),
+            place => write!(f, "{} not found {place} ({})", self.tool, self.hint),
+        }
     }
 }
 
@@ -86,6 +91,7 @@ pub fn prepare_suite(framework: Framework, cfg: &SuiteConfig, inputs: &SpecInput
     if !working_dir.is_dir() {
         return Ok(Prepared::MissingTool(MissingTool {
             framework,
+            place: "",
             tool: format!("working directory {}", working_dir.display()),
             hint: "set test_suites.<suite>.working_dir, relative to the config file".into(),
         }));
@@ -141,6 +147,7 @@ pub fn prepare_suite(framework: Framework, cfg: &SuiteConfig, inputs: &SpecInput
             if !working_dir.join(&script).is_file() {
                 return Ok(Prepared::MissingTool(MissingTool {
                     framework,
+                    place: "",
                     tool: format!("script {}", working_dir.join(&script).display()),
                     hint: "test_suites.bash.args[0] names the entry script in working_dir".into(),
                 }));
@@ -214,7 +221,7 @@ pub fn prepare_suite(framework: Framework, cfg: &SuiteConfig, inputs: &SpecInput
 }
 
 fn missing(framework: Framework, tool: &str, hint: &str) -> Prepared {
-    Prepared::MissingTool(MissingTool { framework, tool: format!("{tool} on PATH"), hint: hint.into() })
+    Prepared::MissingTool(MissingTool { framework, tool: tool.into(), place: "on PATH", hint: hint.into() })
 }
 
 fn minutes(framework: Framework, minutes: f64) -> Result<Duration, SuiteError> {
@@ -326,7 +333,7 @@ mod tests {
         match got {
             Prepared::MissingTool(m) => {
                 assert_eq!(m.framework, Framework::Terratest);
-                assert_eq!(m.to_string(), "go on PATH not found (install Go and put it on PATH)");
+                assert_eq!(m.to_string(), "go not found on PATH (install Go and put it on PATH)");
             }
             other => panic!("expected a missing tool, got {other:?}"),
         }
