@@ -55,7 +55,13 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Config(_) | Error::Input { .. } | Error::Usage(_) => ExitCode::ConfigError,
+            // A report given as input that cannot be read is bad input, like a bad config file.
+            Error::Config(_)
+            | Error::Input { .. }
+            | Error::Usage(_)
+            | Error::Report(ReportError::Read { .. } | ReportError::Parse { .. } | ReportError::NewerSchema { .. }) => {
+                ExitCode::ConfigError
+            }
             _ => ExitCode::ToolError,
         }
     }

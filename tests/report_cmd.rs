@@ -352,3 +352,16 @@ fn missing_inputs_exit_3_naming_the_file() {
     assert!(by_flag.values().all(|c| *c == Some(3)), "{by_flag:?}");
     assert!(!out_dir.exists(), "nothing is written for a missing input");
 }
+
+#[test]
+fn a_truncated_json_report_exits_3_naming_file_and_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("test-report-cut.json");
+    std::fs::write(&bad, "{\n  \"schema_version\": 1,\n  \"run_id\": ").expect("write");
+    let out_dir = dir.path().join("out");
+    let out = run(&["report".as_ref(), bad.as_os_str(), "--output-dir".as_ref(), out_dir.as_os_str()], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(stderr.contains(&bad.display().to_string()) && stderr.contains("line 3"), "{stderr}");
+    assert!(!out_dir.exists(), "nothing is written for a broken input");
+}
