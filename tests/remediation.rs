@@ -162,6 +162,27 @@ async fn capped_storm_fails_one_action_and_the_others_continue() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_delete_operation_is_a_failed_action_and_the_node_still_goes() {
+    let sim = quiet_sim().await;
+    let kube = sim.kube_client().await;
+    sim.arm_faults().fail_next_deletes(1);
+    let compute = target(&sim).compute_client().expect("compute");
+
+    let r = remediate_with(&kube, compute, None, &RemediationConfig::default(), false).await.expect("remediate");
+
+    let ghost = of_type(&r, "delete_vmss_instance");
+    assert!(!ghost[0].success && ghost[0].details.contains("ended Failed"), "{:#?}", ghost[0]);
+    assert!(of_type(&r, "delete_node")[0].success, "{:#?}", r.details);
+    assert_eq!((r.actions_taken, r.vmss_ghosts_deleted, r.stuck_nodes_deleted), (1, 0, 1));
+    let events = sim.store().list(ResourceKind::Event, Some("default"), None, None, |_| true).expect("events").items;
+    assert!(
+        events.iter().any(|e| e["reason"] == "AksSpotTestRemediation" && e["type"] == "Warning"),
+        "a failed action leaves a Warning audit event"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn circuit_breaker_stops_every_action() {
     let sim = quiet_sim().await;
     let kube = sim.kube_client().await;
@@ -189,7 +210,7 @@ async fn circuit_breaker_stops_every_action() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn remediate_command_dry_run_prints_the_plan() {
+async fn remediate_command_dry_run_then_real_run() {
     let sim = quiet_sim().await;
     let dir = tempfile::tempdir().expect("tmp");
     let kc = dir.path().join("kubeconfig");
@@ -201,20 +222,31 @@ async fn remediate_command_dry_run_prints_the_plan() {
         .collect();
     sim.log().clear();
     let bin = env!("CARGO_BIN_EXE_aks-spot-test");
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(bin)
-            .args(["--kubeconfig", &kc.display().to_string(), "remediate", "--dry-run"])
-            .env_remove("KUBECONFIG")
-            .envs(env)
-            .output()
-            .expect("run binary")
-    })
-    .await
-    .expect("join");
+    let run = |extra: &'static [&'static str]| {
+        let (kc, env) = (kc.clone(), env.clone());
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(bin)
+                .args(["--kubeconfig", &kc.display().to_string(), "remediate"])
+                .args(extra)
+                .env_remove("KUBECONFIG")
+                .envs(env)
+                .output()
+                .expect("run binary")
+        })
+    };
+    let out = run(&["--dry-run"]).await.expect("join");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("delete_vmss_instance") && stdout.contains("delete_node"), "{stdout}");
     assert!(stdout.contains("planned") && stdout.contains("0 actions taken"), "{stdout}");
     assert!(sim.log().mutating().is_empty(), "{:?}", sim.log().mutating());
+
+    // The real run takes the run lock, acts, and exits 0 when nothing failed.
+    let out = run(&[]).await.expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("2 actions taken: 1 ghost instances deleted, 1 stuck nodes deleted"), "{stdout}");
+    assert!(node_names(&sim, false).is_empty());
+    assert!(sim.log().mutating().iter().any(|m| m.path.contains("/leases")), "the run lock was taken");
     sim.shutdown().await;
 }

@@ -15,6 +15,8 @@ pub enum AzureError {
     DefaultChain(#[source] azure_core::Error),
     #[error("invalid managed identity token endpoint {endpoint}: {reason}")]
     Endpoint { endpoint: String, reason: String },
+    #[error("invalid ARM endpoint {endpoint}: {reason}")]
+    ArmEndpoint { endpoint: String, reason: String },
     #[error("failed to {op}")]
     Compute {
         op: String,

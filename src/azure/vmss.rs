@@ -141,7 +141,7 @@ impl ComputeClient {
     /// changed endpoint would otherwise change it too.
     pub fn new(endpoint: &str, cred: Arc<dyn TokenCredential>) -> Result<Self, AzureError> {
         let url = Url::parse(endpoint)
-            .map_err(|e| AzureError::Endpoint { endpoint: endpoint.to_owned(), reason: e.to_string() })?;
+            .map_err(|e| AzureError::ArmEndpoint { endpoint: endpoint.to_owned(), reason: e.to_string() })?;
         let mut options = ClientOptions::default().retry(RetryOptions::none());
         options.per_retry_policies_mut().push(Arc::new(RetryablePolicy));
         let client = azure_mgmt_compute::Client::new(url, cred.clone(), vec![ARM_SCOPE.to_owned()], options);

@@ -71,3 +71,38 @@ pub fn render_table(r: &Remediation) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::RemediationAction;
+
+    fn action(action_type: &str, target: &str, success: bool, dry_run: bool, details: &str) -> RemediationAction {
+        RemediationAction {
+            timestamp: jiff::Timestamp::UNIX_EPOCH,
+            action_type: action_type.into(),
+            target: target.into(),
+            success,
+            details: details.into(),
+            dry_run,
+        }
+    }
+
+    #[test]
+    fn table_shows_each_outcome() {
+        let r = Remediation {
+            actions_taken: 1,
+            vmss_ghosts_deleted: 1,
+            stuck_nodes_deleted: 0,
+            details: vec![
+                action("skipped", "node/n1", true, false, "NotReady for 2 min, not yet 5 min"),
+                action("delete_vmss_instance", "aks-spot-vmss/3", true, false, "provisioningState Failed; deleted"),
+                action("delete_node", "node/n2", false, false, "delete failed: 403"),
+            ],
+        };
+        insta::assert_snapshot!(render_table(&r));
+        let dry = Remediation { details: vec![action("delete_node", "node/n2", true, true, "would DELETE")], ..r };
+        assert!(render_table(&dry).contains("planned"));
+        assert!(render_table(&Remediation::default()).contains("nothing to remediate"));
+    }
+}

@@ -15,7 +15,7 @@ use crate::azure::vmss::{ComputeClient, ScaleSetInfo};
 use crate::cluster::Connection;
 use crate::config::schema::RemediationConfig;
 use crate::remediation::error::RemediationError;
-use crate::remediation::inventory::{AzureScope, Inventory, gather, list_nodes, parse_provider_id};
+use crate::remediation::inventory::{AzureScope, Inventory, gather, list_nodes};
 use crate::remediation::plan::{Planned, plan, vm_target};
 use crate::report::model::{Remediation, RemediationAction};
 
@@ -108,6 +108,15 @@ pub async fn remediate_with(
     Ok(execute(&planned, &clients, dry_run).await)
 }
 
+/// What became of one target.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Done(String),
+    /// The re-check found the target no longer qualifies: nothing done, nothing failed.
+    Skipped(String),
+    Failed(String),
+}
+
 fn record(action_type: &str, target: String, success: bool, details: String, dry_run: bool) -> RemediationAction {
     RemediationAction {
         timestamp: Timestamp::now(),
@@ -150,14 +159,12 @@ pub async fn execute(plan: &crate::remediation::plan::Plan, clients: &Clients, d
                     }
                     continue;
                 }
-                let results = delete_ghosts(clients, scale_set, instances).await;
-                for (target, ok, details) in results {
-                    if ok {
+                for (target, outcome) in delete_ghosts(clients, scale_set, instances).await {
+                    if matches!(outcome, Outcome::Done(_)) {
                         out.vmss_ghosts_deleted += 1;
                         out.actions_taken += 1;
                     }
-                    audit(&clients.kube, &target, ok, &details).await;
-                    out.details.push(record("delete_vmss_instance", target, ok, details, false));
+                    out.details.push(report(&clients.kube, "delete_vmss_instance", target, outcome).await);
                 }
             }
             Planned::DeleteNode { node, vm, reason } => {
@@ -172,20 +179,35 @@ pub async fn execute(plan: &crate::remediation::plan::Plan, clients: &Clients, d
                     ));
                     continue;
                 }
-                let (ok, details) = match delete_stuck_node(clients, node, vm.as_ref()).await {
-                    Ok(d) => (true, format!("{reason}; {d}")),
-                    Err(d) => (false, format!("{reason}; {d}")),
+                let outcome = match delete_stuck_node(clients, node, vm.as_ref()).await {
+                    Outcome::Done(d) => Outcome::Done(format!("{reason}; {d}")),
+                    Outcome::Skipped(d) => Outcome::Skipped(format!("{reason}; {d}")),
+                    Outcome::Failed(d) => Outcome::Failed(format!("{reason}; {d}")),
                 };
-                if ok {
+                if matches!(outcome, Outcome::Done(_)) {
                     out.stuck_nodes_deleted += 1;
                     out.actions_taken += 1;
                 }
-                audit(&clients.kube, &target, ok, &details).await;
-                out.details.push(record("delete_node", target, ok, details, false));
+                out.details.push(report(&clients.kube, "delete_node", target, outcome).await);
             }
         }
     }
     out
+}
+
+/// The report line of an outcome; attempted actions (done or failed) leave an audit Event, skips do not.
+async fn report(kube: &kube::Client, action_type: &str, target: String, outcome: Outcome) -> RemediationAction {
+    match outcome {
+        Outcome::Done(d) => {
+            audit(kube, &target, true, &d).await;
+            record(action_type, target, true, d, false)
+        }
+        Outcome::Failed(d) => {
+            audit(kube, &target, false, &d).await;
+            record(action_type, target, false, d, false)
+        }
+        Outcome::Skipped(d) => record("skipped", target, true, d, false),
+    }
 }
 
 /// Inventory of one scale set and all nodes, for re-checks.
@@ -206,10 +228,10 @@ async fn delete_ghosts(
     clients: &Clients,
     scale_set: &str,
     instances: &[crate::remediation::plan::GhostTarget],
-) -> Vec<(String, bool, String)> {
+) -> Vec<(String, Outcome)> {
     let target = |id: &str| vm_target(scale_set, id);
     let fail_all = |why: String| {
-        instances.iter().map(|i| (target(&i.instance_id), false, format!("{}; {why}", i.reason))).collect()
+        instances.iter().map(|i| (target(&i.instance_id), Outcome::Failed(format!("{}; {why}", i.reason)))).collect()
     };
     // Re-check: re-plan over fresh data and keep only instances that are still ghosts.
     let fresh = match fresh_inventory(clients, scale_set).await {
@@ -234,7 +256,8 @@ async fn delete_ghosts(
     let mut out = Vec::new();
     let ids: Vec<String> = instances.iter().map(|i| i.instance_id.clone()).filter(|id| still.contains(id)).collect();
     for i in instances.iter().filter(|i| !still.contains(&i.instance_id)) {
-        out.push((target(&i.instance_id), true, format!("{}; not deleted: no longer a ghost at re-check", i.reason)));
+        let why = replan.breaker.as_deref().unwrap_or("no longer a ghost at re-check");
+        out.push((target(&i.instance_id), Outcome::Skipped(format!("{}; not deleted: {why}", i.reason))));
     }
     if ids.is_empty() {
         return out;
@@ -249,37 +272,47 @@ async fn delete_ghosts(
         fresh_inventory(clients, scale_set).await.map(|f| f.vms.into_iter().map(|v| v.instance_id).collect::<Vec<_>>());
     for i in instances.iter().filter(|i| ids.contains(&i.instance_id)) {
         let gone = remaining.as_ref().map(|r| !r.contains(&i.instance_id));
-        let (ok, what) = match (&result, gone) {
-            (Ok(()), Ok(true)) => (true, format!("deleted in one batch {ids:?}; confirmed gone by re-listing")),
-            (Ok(()), Ok(false)) => (false, "delete operation succeeded but the instance is still listed".to_owned()),
-            (Ok(()), Err(e)) => (false, format!("delete operation succeeded but re-listing failed: {e}")),
-            (Err(e), _) => (false, format!("delete failed: {}", crate::error::render_chain(e))),
+        let r = &i.reason;
+        let outcome = match (&result, gone) {
+            (Ok(()), Ok(true)) => {
+                Outcome::Done(format!("{r}; deleted in one batch {ids:?}; confirmed gone by re-listing"))
+            }
+            (Ok(()), Ok(false)) => {
+                Outcome::Failed(format!("{r}; delete operation succeeded but the instance is still listed"))
+            }
+            (Ok(()), Err(e)) => Outcome::Failed(format!("{r}; delete operation succeeded but re-listing failed: {e}")),
+            (Err(e), _) => Outcome::Failed(format!("{r}; delete failed: {}", crate::error::render_chain(e))),
         };
-        out.push((target(&i.instance_id), ok, format!("{}; {what}", i.reason)));
+        out.push((target(&i.instance_id), outcome));
     }
     out
 }
 
-/// Re-checks the node and its VM, then deletes the Node; Ok(details) or Err(why not / what failed).
-async fn delete_stuck_node(clients: &Clients, node: &str, vm: Option<&(String, String)>) -> Result<String, String> {
+/// Re-checks the node and its VM, then deletes the Node and confirms it is gone.
+async fn delete_stuck_node(clients: &Clients, node: &str, vm: Option<&(String, String)>) -> Outcome {
     let api: Api<Node> = Api::all(clients.kube.clone());
-    let current = api.get_opt(node).await.map_err(|e| format!("re-check failed: {e}"))?;
-    let Some(current) = current else { return Ok("already gone at re-check".into()) };
-    let facts = crate::remediation::inventory::node_facts(&current);
-    if facts.ready {
-        return Err("not deleted: the node is Ready again at re-check".into());
+    let current = match api.get_opt(node).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Outcome::Skipped("not deleted: already gone at re-check".into()),
+        Err(e) => return Outcome::Failed(format!("re-check failed, not deleted: {e}")),
+    };
+    if crate::remediation::inventory::node_facts(&current).ready {
+        return Outcome::Skipped("not deleted: the node is Ready again at re-check".into());
     }
     let vm_status = match vm {
-        None => return Err("not deleted: no VM reference to confirm".into()),
+        None => return Outcome::Skipped("not deleted: no VM reference to confirm it gone".into()),
         Some((set, id)) => {
-            let fresh = fresh_inventory(clients, set).await.map_err(|e| format!("re-check of its VM failed: {e}"))?;
+            let fresh = match fresh_inventory(clients, set).await {
+                Ok(f) => f,
+                Err(e) => return Outcome::Failed(format!("re-check of its VM failed, not deleted: {e}")),
+            };
             match fresh.vms.iter().find(|v| &v.instance_id == id) {
                 None => "VM confirmed gone".to_owned(),
                 Some(v) if v.power_state.as_deref() == Some("deallocated") => "VM confirmed deallocated".to_owned(),
                 Some(v) if v.provisioning_state.as_deref() == Some("Failed") => "VM confirmed Failed".to_owned(),
                 Some(v) => {
-                    return Err(format!(
-                        "not deleted: its VM is now {} / {}",
+                    return Outcome::Skipped(format!(
+                        "not deleted: at re-check its VM is {} / {}",
                         v.provisioning_state.as_deref().unwrap_or("?"),
                         v.power_state.as_deref().unwrap_or("?")
                     ));
@@ -287,12 +320,16 @@ async fn delete_stuck_node(clients: &Clients, node: &str, vm: Option<&(String, S
             }
         }
     };
-    api.delete(node, &DeleteParams::default()).await.map_err(|e| format!("{vm_status}; delete failed: {e}"))?;
+    if let Err(e) = api.delete(node, &DeleteParams::default()).await {
+        return Outcome::Failed(format!("{vm_status}; delete failed: {e}"));
+    }
     match api.get_opt(node).await {
-        Ok(None) => Ok(format!("{vm_status}; Node deleted, confirmed gone")),
-        Ok(Some(n)) if n.metadata.deletion_timestamp.is_some() => Ok(format!("{vm_status}; Node deletion in progress")),
-        Ok(Some(_)) => Err(format!("{vm_status}; Node still present after delete")),
-        Err(e) => Ok(format!("{vm_status}; Node deleted (re-check failed: {e})")),
+        Ok(None) => Outcome::Done(format!("{vm_status}; Node deleted, confirmed gone")),
+        Ok(Some(n)) if n.metadata.deletion_timestamp.is_some() => {
+            Outcome::Done(format!("{vm_status}; Node deletion in progress"))
+        }
+        Ok(Some(_)) => Outcome::Failed(format!("{vm_status}; Node still present after delete")),
+        Err(e) => Outcome::Done(format!("{vm_status}; Node deleted (confirming re-read failed: {e})")),
     }
 }
 
@@ -319,9 +356,4 @@ async fn audit(kube: &kube::Client, target: &str, success: bool, details: &str) 
     if let Err(e) = api.create(&PostParams::default(), &event).await {
         tracing::warn!("failed to record the audit event for {target}: {e}");
     }
-}
-
-/// Whether `pid` is a scale-set providerID at all (used by callers that print scopes).
-pub fn is_scale_set_provider_id(pid: &str) -> bool {
-    parse_provider_id(pid).is_some()
 }
