@@ -309,7 +309,12 @@ async fn delete_stuck_node(clients: &Clients, node: &str, vm: Option<&(String, S
             match fresh.vms.iter().find(|v| &v.instance_id == id) {
                 None => "VM confirmed gone".to_owned(),
                 Some(v) if v.power_state.as_deref() == Some("deallocated") => "VM confirmed deallocated".to_owned(),
-                Some(v) if v.provisioning_state.as_deref() == Some("Failed") => "VM confirmed Failed".to_owned(),
+                Some(v)
+                    if v.provisioning_state.as_deref() == Some("Failed")
+                        && v.power_state.as_deref() != Some("running") =>
+                {
+                    "VM confirmed Failed".to_owned()
+                }
                 Some(v) => {
                     return Outcome::Skipped(format!(
                         "not deleted: at re-check its VM is {} / {}",

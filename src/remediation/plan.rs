@@ -63,7 +63,6 @@ fn is_failed(vm: &VmInfo) -> bool {
     vm.provisioning_state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("Failed"))
 }
 
-#[cfg(test)]
 fn is_running(vm: &VmInfo) -> bool {
     vm.power_state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("running"))
 }
@@ -197,7 +196,8 @@ pub fn plan(inv: &Inventory, cfg: &RemediationConfig, now: Timestamp) -> Plan {
                 continue;
             }
             Some(vm) if is_deallocated(vm) => "its VM is deallocated".to_owned(),
-            Some(vm) if is_failed(vm) => "its VM is in provisioningState Failed".to_owned(),
+            // A running VM keeps its Node even when its last operation Failed: deleting the Node makes a zombie.
+            Some(vm) if is_failed(vm) && !is_running(vm) => "its VM is in provisioningState Failed".to_owned(),
             Some(vm) => {
                 out.skipped.push((
                     target,
@@ -371,6 +371,18 @@ mod tests {
         let p = plan(&inv, &RemediationConfig::default(), now());
         assert!(p.actions.is_empty());
         assert!(p.skipped.iter().any(|(t, r)| t == "node/n2" && r.contains("PowerState/running")));
+    }
+
+    #[test]
+    fn running_vm_keeps_its_notready_node_even_when_failed() {
+        let mut inv = base();
+        inv.vms[5].provisioning_state = Some("Failed".into());
+        inv.vms[5].time_created = ago(1);
+        inv.nodes[5].ready = false;
+        inv.nodes[5].ready_since = ago(30);
+        let p = plan(&inv, &RemediationConfig::default(), now());
+        assert!(p.actions.is_empty(), "{p:?}");
+        assert!(p.skipped.iter().any(|(t, r)| t == "node/n5" && r.contains("PowerState/running")));
     }
 
     #[test]
