@@ -4,6 +4,7 @@ use crate::azure::AzureError;
 use crate::cluster::ClusterError;
 use crate::config::ConfigError;
 use crate::exit::ExitCode;
+use crate::remediation::RemediationError;
 use crate::report::ReportError;
 use crate::sim::SimError;
 use crate::suites::SuiteError;
@@ -23,6 +24,8 @@ pub enum Error {
     Azure(#[from] AzureError),
     #[error(transparent)]
     Sim(#[from] SimError),
+    #[error(transparent)]
+    Remediation(#[from] RemediationError),
     #[error("failed to write {what} to stdout")]
     Output {
         what: &'static str,

@@ -15,4 +15,16 @@ pub enum AzureError {
     DefaultChain(#[source] azure_core::Error),
     #[error("invalid managed identity token endpoint {endpoint}: {reason}")]
     Endpoint { endpoint: String, reason: String },
+    #[error("invalid ARM endpoint {endpoint}: {reason}")]
+    ArmEndpoint { endpoint: String, reason: String },
+    #[error("failed to {op}")]
+    Compute {
+        op: String,
+        #[source]
+        source: azure_core::Error,
+    },
+    #[error("{op} ended {status}")]
+    Operation { op: String, status: String },
+    #[error("{op} did not finish within {seconds}s")]
+    Timeout { op: String, seconds: u64 },
 }

@@ -2,5 +2,6 @@
 
 pub mod credential;
 pub mod error;
+pub mod vmss;
 
 pub use error::AzureError;

@@ -17,7 +17,10 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Report(args) => settings(&cli).and_then(|s| report_command(&s, args)),
-        Command::Remediate(_) => settings(&cli).and(Err(Error::NotImplemented("remediate"))),
+        Command::Remediate(args) => match settings(&cli) {
+            Ok(s) => super::remediate_cmd::run(&cli.global, &s.config, args).await,
+            Err(e) => Err(e),
+        },
         Command::Monitor(args) => match settings(&cli) {
             Ok(s) => super::monitor_cmd::run(&cli.global, &s.config, args).await,
             Err(e) => Err(e),

@@ -5,6 +5,7 @@ mod demo;
 mod dispatch;
 mod finish;
 mod monitor_cmd;
+mod remediate_cmd;
 mod report_cmd;
 mod run;
 mod sim_cmd;
