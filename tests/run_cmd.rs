@@ -173,6 +173,11 @@ impl Finished {
 /// Starts `aks-spot-test <args>` in the workspace with `path` as its PATH. Output goes to files, so a run that
 /// hangs can still be shown.
 fn spawn(ws: &Workspace, args: &[&std::ffi::OsStr], path: &str) -> Run {
+    spawn_with_env(ws, args, path, &[])
+}
+
+/// As `spawn`, with extra environment variables.
+fn spawn_with_env(ws: &Workspace, args: &[&std::ffi::OsStr], path: &str, env: &[(&str, String)]) -> Run {
     static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let stdout = ws.path(&format!("run-{n}.stdout"));
@@ -186,6 +191,7 @@ fn spawn(ws: &Workspace, args: &[&std::ffi::OsStr], path: &str) -> Run {
         .env("GOCACHE", std::env::temp_dir().join("aks-spot-test-run-cmd-gocache"))
         .env("GOPROXY", "off")
         .env("GOFLAGS", "-mod=mod")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout).expect("stdout file"))
         .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -520,4 +526,85 @@ async fn demo_prints_report_paths_and_exits_0_or_1() {
         )
     );
     assert_eq!(done.code, Some(if s["failed"] == 0 { 0 } else { 1 }), "exit code disagrees with {s:#}");
+}
+
+/// The default scenario's ghost instance and stuck node, present from the start, and no evictions.
+async fn start_sim_with_ghost_and_stuck_node() -> SimHandle {
+    let mut scenario = Scenario::builtin("default").expect("default scenario");
+    scenario.timeline.retain(|t| t.at_seconds == 0.0);
+    assert_eq!(scenario.timeline.len(), 2, "the default scenario's ghost and stuck node");
+    start(SimOptions::new(scenario)).await.expect("simulator")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_remediates_after_the_suites_and_no_remediate_leaves_azure_alone() {
+    let sim = start_sim_with_ghost_and_stuck_node().await;
+    let ws = Workspace::new();
+    sim.write_kubeconfig(&ws.path("kubeconfig")).expect("kubeconfig");
+    let yaml = config_yaml(10, "remediation", OFF, OFF, OFF).replace("remediation: {enabled: false}", "");
+    ws.config(&yaml);
+    let azure = [
+        ("AZURE_ARM_ENDPOINT", sim.arm_url()),
+        ("AZURE_SUBSCRIPTION_ID", sim.subscription_id().to_string()),
+        ("AZURE_TOKEN_ENDPOINT", sim.token_url()),
+    ];
+    let run_args = |extra: &'static str| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--config".into(),
+            ws.path("config.yaml").into(),
+            "--kubeconfig".into(),
+            ws.path("kubeconfig").into(),
+            "run".into(),
+        ];
+        if !extra.is_empty() {
+            args.push(extra.into());
+        }
+        args
+    };
+    let ready_before: Vec<String> = sim
+        .store()
+        .list(ResourceKind::Node, None, None, None, |n| {
+            n["status"]["conditions"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        })
+        .expect("nodes")
+        .items
+        .iter()
+        .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_owned))
+        .collect();
+    let nodes_before = sim.store().count(ResourceKind::Node);
+
+    // --no-remediate: nothing in Azure or among the nodes changes, and the report says remediation was off.
+    sim.log().clear();
+    let args = run_args("--no-remediate");
+    let argv: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let done = finish(spawn_with_env(&ws, &argv, &default_path(), &azure)).await;
+    assert_eq!(done.code, Some(0), "{}", done.text());
+    let report = ws.report();
+    assert_eq!(report["remediation"]["actions_taken"], 0, "{:#?}", report["remediation"]);
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("remediation is off"), "{notes}");
+    let forbidden: Vec<_> = sim
+        .log()
+        .records()
+        .into_iter()
+        .filter(|r| r.endpoint == "arm" || (r.method == "DELETE" && r.path.contains("/nodes/")))
+        .collect();
+    assert!(forbidden.is_empty(), "--no-remediate reached Azure or deleted a node: {forbidden:?}");
+    assert_eq!(sim.store().count(ResourceKind::Node), nodes_before);
+    std::fs::remove_dir_all(ws.path("reports")).expect("clear reports");
+
+    // A real run deletes the ghost and the stuck node, and only those.
+    let args = run_args("");
+    let argv: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let done = finish(spawn_with_env(&ws, &argv, &default_path(), &azure)).await;
+    assert_eq!(done.code, Some(0), "{}", done.text());
+    let report = ws.report();
+    assert_eq!(report["remediation"]["vmss_ghosts_deleted"], 1, "{:#?}", report["remediation"]);
+    assert_eq!(report["remediation"]["stuck_nodes_deleted"], 1, "{:#?}", report["remediation"]);
+    assert_eq!(sim.store().count(ResourceKind::Node), nodes_before - 1);
+    let gone: Vec<&String> = ready_before.iter().filter(|n| !node_exists(&sim, n)).collect();
+    assert!(gone.is_empty(), "remediation touched Ready nodes: {gone:?}");
+    sim.shutdown().await;
 }

@@ -14,7 +14,9 @@ use crate::exit::ExitCode;
 use crate::sim::runtime::start_tls;
 use crate::sim::{Scenario, SimError, SimOptions};
 
-use super::run::{AzureTarget, run_pipeline};
+use crate::remediation::AzureTarget;
+
+use super::run::run_pipeline;
 
 /// The spot-behavior suites, shipped inside the binary so `demo` works from an installed copy too.
 static SUITES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/suites");
@@ -59,7 +61,12 @@ pub(crate) async fn demo_command(settings: &Settings, args: &DemoArgs) -> Result
             on_ctrl_c.cancel();
         }
     });
-    let azure = AzureTarget { token_endpoint: Some(sim.token_url()) };
+    let azure = AzureTarget {
+        arm_endpoint: Some(sim.arm_url()),
+        subscription_id: Some(sim.subscription_id().to_string()),
+        token_endpoint: Some(sim.token_url()),
+        client_id: None,
+    };
     let outcome = run_pipeline(&demo_settings, &RunArgs::default(), &azure, &cancel).await;
     sim.shutdown().await;
     let finished = outcome?;

@@ -18,8 +18,9 @@ use crate::cluster::watch::start_eviction_watch;
 use crate::config::schema::{Config, SuiteConfig};
 use crate::error::{Error, render_chain};
 use crate::exit::ExitCode;
+use crate::remediation::{AzureTarget, remediate};
 use crate::report::aggregate::{RunFacts, build_report};
-use crate::report::model::{CheckStatus, ClusterState, EvictionMonitoring, Framework, PreflightCheck};
+use crate::report::model::{CheckStatus, ClusterState, EvictionMonitoring, Framework, PreflightCheck, Remediation};
 use crate::report::retention::prune;
 use crate::suites::classify::ParseContext;
 use crate::suites::command::SpecInputs;
@@ -30,12 +31,8 @@ use super::finish::{Finished, finish};
 /// Bound on each cluster call after the suites (cordon restore, lock release), so a server that stops answering
 /// mid-call costs one bound, not kube's minutes of retries.
 const AFTER_RUN_CALL: Duration = Duration::from_secs(60);
-
-/// Where Azure lives for this run; `None` fields use the real Azure endpoints and credential chain.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct AzureTarget {
-    pub token_endpoint: Option<String>,
-}
+/// The most remediation may take inside `run`.
+const REMEDIATION_BOUND: Duration = Duration::from_secs(900);
 
 /// `aks-spot-test run`.
 pub(crate) async fn run_command(settings: &Settings, args: &RunArgs) -> Result<ExitCode, Error> {
@@ -51,7 +48,7 @@ pub(crate) async fn run_command(settings: &Settings, args: &RunArgs) -> Result<E
     if args.open_html || settings.config.reports.open_html_after_run {
         eprintln!("warning: --open-html has nothing to open: this build writes no HTML report yet");
     }
-    let out = run_pipeline(settings, args, &AzureTarget::default(), &cancel).await?;
+    let out = run_pipeline(settings, args, &AzureTarget::from_env(), &cancel).await?;
     Ok(out.exit)
 }
 
@@ -117,7 +114,9 @@ pub(crate) async fn run_pipeline(
         Err(err) => notes.push(format!("could not check for cordons left by an earlier run: {}", render_chain(&err))),
     }
 
-    preflight.push(azure_preflight(cfg, args, azure).await);
+    let azure_check = azure_preflight(cfg, azure).await;
+    let azure_ok = azure_check.status == CheckStatus::Ok;
+    preflight.push(azure_check);
     let env_files: Vec<(&str, PathBuf)> = suites(cfg)
         .into_iter()
         .filter(|(_, s)| s.enabled && !s.env_file.as_os_str().is_empty())
@@ -173,11 +172,6 @@ pub(crate) async fn run_pipeline(
         None => EvictionMonitoring { gaps: vec!["the eviction watch never started".into()], ..Default::default() },
     };
 
-    // 4. Remediation has no executor in this build: say so rather than pretend.
-    if cfg.remediation.enabled && !args.no_remediate {
-        notes.push("remediation is not part of this build yet: ghosts and stuck nodes were not looked for".into());
-    }
-
     // The API server may have gone away during the suites. kube's own retry of 503s backs off for minutes per
     // call, so one probe bounded by the pre-flight timeout decides whether the after-run cluster calls are tried.
     let api_answers = match preflight_api(&conn, api_timeout).await {
@@ -191,6 +185,7 @@ pub(crate) async fn run_pipeline(
             false
         }
     };
+    let mut remediation = Remediation::default();
     let final_ = if api_answers {
         match tokio::time::timeout(AFTER_RUN_CALL, restore_cordons(&conn.client)).await {
             Ok(Ok(restored)) => notes.extend(restore_note(&restored, "after the run")),
@@ -200,6 +195,7 @@ pub(crate) async fn run_pipeline(
                 AFTER_RUN_CALL.as_secs()
             )),
         }
+        remediation = run_remediation(&conn, azure, cfg, azure_ok, &mut notes).await;
         snapshot_or_note(&conn, "final", &mut notes).await
     } else {
         None
@@ -228,7 +224,7 @@ pub(crate) async fn run_pipeline(
         duration_seconds: clock.elapsed().as_secs_f64(),
         cluster_state: ClusterState { initial, final_ },
         eviction_monitoring,
-        remediation: Default::default(),
+        remediation,
         preflight,
         suite_runs,
         notes,
@@ -269,14 +265,16 @@ fn skip_reason(framework: Framework, cfg: &SuiteConfig, args: &RunArgs) -> Optio
     }
 }
 
-async fn azure_preflight(cfg: &Config, args: &RunArgs, azure: &AzureTarget) -> PreflightCheck {
+/// With remediation off (`--no-remediate` or `remediation.enabled: false`) Azure is not needed: skipped, with
+/// the reason in the check.
+async fn azure_preflight(cfg: &Config, azure: &AzureTarget) -> PreflightCheck {
     use crate::azure::credential::{ARM_SCOPE, ImdsCredential, check_token, skipped_check};
-    if !cfg.remediation.enabled || args.no_remediate {
+    if !cfg.remediation.enabled {
         return skipped_check();
     }
     let cred = match &azure.token_endpoint {
-        Some(endpoint) => ImdsCredential::with_endpoint(endpoint, None),
-        None => ImdsCredential::from_env(None),
+        Some(endpoint) => ImdsCredential::with_endpoint(endpoint, azure.client_id.clone()),
+        None => ImdsCredential::from_env(azure.client_id.clone()),
     };
     let outcome = match cred {
         Ok(cred) => check_token(&cred, ARM_SCOPE).await,
@@ -287,6 +285,40 @@ async fn azure_preflight(cfg: &Config, args: &RunArgs, azure: &AzureTarget) -> P
         status: CheckStatus::Warn,
         message: format!("{}; remediation will not run", render_chain(&err)),
     })
+}
+
+/// Remediation after the suites, so it repairs what they and the evictions left.
+async fn run_remediation(
+    conn: &Connection,
+    azure: &AzureTarget,
+    cfg: &Config,
+    azure_ok: bool,
+    notes: &mut Vec<String>,
+) -> Remediation {
+    if !cfg.remediation.enabled {
+        notes.push(
+            "remediation is off (--no-remediate or remediation.enabled: false): ghosts and stuck nodes were not \
+             looked for; `aks-spot-test remediate --dry-run` lists them"
+                .into(),
+        );
+        return Remediation::default();
+    }
+    if !azure_ok {
+        notes.push("remediation did not run: no Azure token (see pre-flight)".into());
+        return Remediation::default();
+    }
+    // Bounded above the executor's own delete timeout (600 s per scale set) so a stuck ARM cannot hold the run.
+    match tokio::time::timeout(REMEDIATION_BOUND, remediate(conn, azure, &cfg.remediation, false)).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(err)) => {
+            notes.push(format!("remediation failed: {}", render_chain(&err)));
+            Remediation::default()
+        }
+        Err(_) => {
+            notes.push(format!("remediation stopped: no result within {}s", REMEDIATION_BOUND.as_secs()));
+            Remediation::default()
+        }
+    }
 }
 
 async fn snapshot_or_note(
