@@ -69,7 +69,7 @@ pub enum Command {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct RunArgs {
-    /// Detect problems but change nothing.
+    /// No remediation: change nothing in the cluster or Azure (`remediate --dry-run` shows what it would do).
     #[arg(long)]
     pub no_remediate: bool,
     /// Do not run the Terratest (Go) suite.
