@@ -196,6 +196,17 @@ pub fn rv_of(obj: &Value) -> u64 {
     meta(obj).and_then(|m| m.get("resourceVersion")).and_then(Value::as_str).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
+/// Identity fields are the server's, whatever a client sent or a patch changed.
+fn keep_identity(obj: &mut Value, current: &Value) {
+    if let (Some(md), Some(cur)) = (obj.get_mut("metadata").and_then(Value::as_object_mut), meta(current)) {
+        for f in ["uid", "creationTimestamp"] {
+            if let Some(v) = cur.get(f) {
+                md.insert(f.into(), v.clone());
+            }
+        }
+    }
+}
+
 impl Store {
     /// A store keeping the last `history_cap` changes for watches.
     pub fn new(history_cap: usize) -> Self {
@@ -318,25 +329,31 @@ impl Store {
         if check_rv && sent_rv != 0 && sent_rv != rv_of(&current) {
             return Err(StoreError::Conflict { plural: kind.plural(), name });
         }
-        // Identity fields are the server's, whatever the client sent.
-        if let (Some(md), Some(cur)) = (obj.get_mut("metadata").and_then(Value::as_object_mut), meta(&current)) {
-            for f in ["uid", "creationTimestamp"] {
-                if let Some(v) = cur.get(f) {
-                    md.insert(f.into(), v.clone());
-                }
-            }
-        }
-        Self::stamp(&mut inner, kind, &mut obj, false)?;
+        keep_identity(&mut obj, &current);
+        self.commit_modified(&mut inner, kind, key, obj, current)
+    }
+
+    /// Stores `obj` over `current` with a new resourceVersion and records the change for watches.
+    fn commit_modified(
+        &self,
+        inner: &mut Inner,
+        kind: ResourceKind,
+        key: ObjKey,
+        mut obj: Value,
+        current: Arc<Value>,
+    ) -> Result<Arc<Value>, StoreError> {
+        Self::stamp(inner, kind, &mut obj, false)?;
         let obj = Arc::new(obj);
         let rv = inner.rv;
+        let namespace = key.0.clone();
         inner.objects.entry(kind).or_default().insert(key, obj.clone());
         self.record(
-            &mut inner,
+            inner,
             Change {
                 kind,
                 rv,
                 event_type: WatchEventType::Modified,
-                namespace: ns,
+                namespace,
                 object: obj.clone(),
                 previous: Some(current),
             },
@@ -366,33 +383,12 @@ impl Store {
             if kind.namespaced() {
                 md.insert("namespace".into(), json!(ns));
             }
-            if let Some(cur) = meta(&current) {
-                for f in ["uid", "creationTimestamp"] {
-                    if let Some(v) = cur.get(f) {
-                        md.insert(f.into(), v.clone());
-                    }
-                }
-            }
         }
+        keep_identity(&mut obj, &current);
         if obj == *current {
             return Ok(current);
         }
-        Self::stamp(&mut inner, kind, &mut obj, false)?;
-        let obj = Arc::new(obj);
-        let rv = inner.rv;
-        inner.objects.entry(kind).or_default().insert(key, obj.clone());
-        self.record(
-            &mut inner,
-            Change {
-                kind,
-                rv,
-                event_type: WatchEventType::Modified,
-                namespace: ns.to_string(),
-                object: obj.clone(),
-                previous: Some(current),
-            },
-        );
-        Ok(obj)
+        self.commit_modified(&mut inner, kind, key, obj, current)
     }
 
     pub fn delete(&self, kind: ResourceKind, ns: &str, name: &str) -> Result<Arc<Value>, StoreError> {
