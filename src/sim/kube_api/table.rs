@@ -339,10 +339,12 @@ fn node_cells(o: &Value, now: jiff::Timestamp) -> Vec<Value> {
     let ready = conditions
         .and_then(|cs| cs.iter().find(|c| c.get("type").and_then(Value::as_str) == Some("Ready")))
         .and_then(|c| c.get("status").and_then(Value::as_str));
+    // As the API server's printer: any Ready condition that is not True (False or Unknown) is NotReady; only a
+    // node with no Ready condition at all is Unknown.
     let mut status = match ready {
         Some("True") => "Ready".to_string(),
-        Some("False") => "NotReady".to_string(),
-        _ => "Unknown".to_string(),
+        Some(_) => "NotReady".to_string(),
+        None => "Unknown".to_string(),
     };
     if o.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
         status.push_str(",SchedulingDisabled");
@@ -532,6 +534,18 @@ mod tests {
         assert_eq!(human_duration(2 * 86_400 + 3 * 3600), "2d3h");
         assert_eq!(human_duration(400 * 86_400), "400d");
         assert_eq!(human_duration(-5), "<invalid>");
+    }
+
+    #[test]
+    fn node_status_reads_like_the_api_servers_printer() {
+        let now: jiff::Timestamp = "2026-01-01T00:03:20Z".parse().unwrap();
+        let status = |conditions: Value| {
+            let node = json!({"metadata": {"name": "n"}, "status": {"conditions": conditions}});
+            row(ResourceKind::Node, &node, IncludeObject::Metadata, now)["cells"][1].clone()
+        };
+        assert_eq!(status(json!([{"type": "Ready", "status": "Unknown"}])), "NotReady");
+        assert_eq!(status(json!([{"type": "Ready", "status": "False"}])), "NotReady");
+        assert_eq!(status(json!([{"type": "MemoryPressure", "status": "False"}])), "Unknown");
     }
 
     #[test]
