@@ -62,7 +62,8 @@ impl Error {
             Error::Config(_)
             | Error::Input { .. }
             | Error::Usage(_)
-            | Error::Report(ReportError::Read { .. } | ReportError::Parse { .. } | ReportError::NewerSchema { .. }) => {
+            | Error::Report(ReportError::Read { .. } | ReportError::Parse { .. } | ReportError::NewerSchema { .. })
+            | Error::Sim(SimError::Scenario { .. } | SimError::ScenarioParse { .. } | SimError::ScenarioInvalid(_)) => {
                 ExitCode::ConfigError
             }
             _ => ExitCode::ToolError,

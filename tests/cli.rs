@@ -159,3 +159,16 @@ fn completions_for_every_shell() {
         assert!(script.contains("skip-terratest"), "{shell} lacks run's flags");
     }
 }
+
+#[test]
+fn a_bad_scenario_file_exits_3_naming_the_field() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, "name: x\nbogus: 1\n").expect("write");
+    let out = run(&["sim", "--scenario", file.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("unknown field `bogus`"), "{}", text(&out.stderr));
+    let missing = dir.path().join("none.yaml");
+    let out = run(&["sim", "--scenario", missing.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
