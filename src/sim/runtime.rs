@@ -51,8 +51,8 @@ pub struct SimHandle {
     cancel: CancellationToken,
     _guard: tokio_util::sync::DropGuard,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    /// The Kubernetes API speaks https (the `sim` command, for kubectl).
-    tls: bool,
+    /// Set when the Kubernetes API speaks https (the `sim` command, for kubectl): the CA to trust.
+    tls: Option<super::tls::SimTls>,
     /// Wall-clock time `start` took (world building included).
     pub startup: Duration,
 }
@@ -106,8 +106,13 @@ async fn start_with(opts: SimOptions, tls: bool) -> Result<SimHandle, SimError> 
     let mut tasks = Vec::new();
     let kube_app = kube_api::router(kube_state);
     let stop = cancel.clone();
-    if tls {
-        let acceptor = super::tls::acceptor().map_err(|e| SimError::World(format!("tls setup: {e}")))?;
+    let tls = if tls {
+        Some(super::tls::SimTls::generate().map_err(|e| SimError::World(format!("tls setup: {e}")))?)
+    } else {
+        None
+    };
+    if let Some(material) = &tls {
+        let acceptor = material.acceptor().map_err(|e| SimError::World(format!("tls setup: {e}")))?;
         let listener = super::tls::TlsListener { tcp: kube_listener, acceptor };
         tasks.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, kube_app).with_graceful_shutdown(stop.cancelled_owned()).await {
@@ -155,7 +160,7 @@ async fn start_with(opts: SimOptions, tls: bool) -> Result<SimHandle, SimError> 
 
 impl SimHandle {
     pub fn kube_url(&self) -> String {
-        format!("{}://{}", if self.tls { "https" } else { "http" }, self.kube_addr)
+        format!("{}://{}", if self.tls.is_some() { "https" } else { "http" }, self.kube_addr)
     }
 
     pub fn arm_url(&self) -> String {
@@ -220,8 +225,8 @@ impl SimHandle {
     /// The kubeconfig for this cluster (context named after the cluster, token auth, plain http).
     pub fn kubeconfig_yaml(&self) -> String {
         let name = &self.world.info.name;
-        let ca = if self.tls {
-            format!("\n    certificate-authority-data: {}", super::tls::base64(super::tls::CA_PEM.as_bytes()))
+        let ca = if let Some(tls) = &self.tls {
+            format!("\n    certificate-authority-data: {}", super::tls::base64(tls.ca_pem.as_bytes()))
         } else {
             String::new()
         };
@@ -268,8 +273,8 @@ impl SimHandle {
         let mut config = kube::Config::new(self.kube_url().parse().unwrap_or_default());
         config.auth_info.token = Some(self.token.clone().into());
         config.default_namespace = "default".into();
-        if self.tls {
-            config.root_cert = Some(vec![super::tls::CA_DER.to_vec()]);
+        if let Some(tls) = &self.tls {
+            config.root_cert = Some(vec![tls.ca_der.clone()]);
         }
         config
     }

@@ -1,35 +1,67 @@
 //! TLS for the simulated Kubernetes API: kubectl (client-go) sends bearer tokens only over https,
-//! so the `sim` command serves https with a fixed test CA (`src/sim/tls/gen.sh` made it).
+//! so the `sim` command serves https with a CA and certificate made fresh for each simulator.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// The simulator CA, DER (trust it to talk to the simulator).
-pub const CA_DER: &[u8] = include_bytes!("tls/ca.der");
-/// The simulator CA, PEM (for kubeconfig `certificate-authority-data`).
-pub const CA_PEM: &str = include_str!("tls/ca.pem");
-const SERVER_DER: &[u8] = include_bytes!("tls/server.der");
-const SERVER_KEY_DER: &[u8] = include_bytes!("tls/server.key.der");
+/// A CA and a 127.0.0.1/localhost server certificate it signed, generated at start: no key is kept on disk
+/// or in the repository, and the kubeconfig the simulator writes carries the CA.
+pub struct SimTls {
+    /// The CA certificate, DER (trust it to talk to this simulator).
+    pub ca_der: Vec<u8>,
+    /// The CA certificate, PEM (for kubeconfig `certificate-authority-data`).
+    pub ca_pem: String,
+    server_der: Vec<u8>,
+    server_key_der: Vec<u8>,
+}
 
-/// A rustls acceptor with the simulator's 127.0.0.1/localhost certificate.
-pub fn acceptor() -> Result<TlsAcceptor, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(SERVER_DER.to_vec()), CertificateDer::from(CA_DER.to_vec())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(SERVER_KEY_DER.to_vec())),
-        )?;
-    let mut config = config;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
+impl std::fmt::Debug for SimTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimTls").field("ca_pem", &self.ca_pem).finish_non_exhaustive()
+    }
+}
+
+impl SimTls {
+    pub fn generate() -> Result<Self, rcgen::Error> {
+        let ca_key = rcgen::KeyPair::generate()?;
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "aks-spot-test simulator CA");
+        ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::DigitalSignature];
+        let ca = ca_params.self_signed(&ca_key)?;
+
+        let server_key = rcgen::KeyPair::generate()?;
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        params.distinguished_name.push(rcgen::DnType::CommonName, "aks-spot-test simulator");
+        let server = params.signed_by(&server_key, &ca, &ca_key)?;
+        Ok(SimTls {
+            ca_der: ca.der().to_vec(),
+            ca_pem: ca.pem(),
+            server_der: server.der().to_vec(),
+            server_key_der: server_key.serialize_der(),
+        })
+    }
+
+    /// A rustls acceptor serving the server certificate (and the CA, as the chain).
+    pub fn acceptor(&self) -> Result<TlsAcceptor, rustls::Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(self.server_der.clone()), CertificateDer::from(self.ca_der.clone())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server_key_der.clone())),
+            )?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
 }
 
 /// A TCP listener that hands axum TLS streams.
@@ -75,20 +107,7 @@ impl axum::serve::Listener for TlsListener {
 
 /// Standard base64 (for kubeconfig `*-data` fields).
 pub fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 #[cfg(test)]
@@ -96,16 +115,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (i, o) in
-            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")]
-        {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
-
-    #[test]
-    fn acceptor_loads_the_embedded_certificate() {
-        assert!(acceptor().is_ok());
+    fn generated_material_makes_an_acceptor_and_a_pem_ca() {
+        let tls = SimTls::generate().unwrap();
+        assert!(tls.acceptor().is_ok());
+        assert!(tls.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert_ne!(SimTls::generate().unwrap().ca_der, tls.ca_der, "fresh material per simulator");
     }
 }
