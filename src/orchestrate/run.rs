@@ -28,7 +28,7 @@ use crate::suites::execute::{execute_suite, skipped_run};
 
 use super::finish::{Finished, finish};
 
-/// Bound on each cluster call after the suites (cordon restore, lock release), so a server that stops answering
+/// Bound on each cluster call around the suites (cordon restore, lock release), so a server that stops answering
 /// mid-call costs one bound, not kube's minutes of retries.
 const AFTER_RUN_CALL: Duration = Duration::from_secs(60);
 /// The most remediation may take inside `run`.
@@ -83,8 +83,8 @@ fn kubeconfig_for_suites(source: &KubeconfigSource, context: Option<&str>, dir: 
     Ok(files)
 }
 
-/// The whole pipeline. Errors are the ones that stop a run before it starts (unreachable API server,
-/// run lock held, Azure credentials when remediation needs them); everything later is an outcome.
+/// The whole pipeline. Errors are the ones that stop a run before it starts (unreachable API server, run lock
+/// held); everything later, Azure credentials included, is an outcome the report carries.
 pub(crate) async fn run_pipeline(
     settings: &Settings,
     args: &RunArgs,
@@ -109,9 +109,15 @@ pub(crate) async fn run_pipeline(
         None
     };
 
-    match restore_cordons(&conn.client).await {
-        Ok(restored) => notes.extend(restore_note(&restored, "before the run")),
-        Err(err) => notes.push(format!("could not check for cordons left by an earlier run: {}", render_chain(&err))),
+    match tokio::time::timeout(AFTER_RUN_CALL, restore_cordons(&conn.client)).await {
+        Ok(Ok(restored)) => notes.extend(restore_note(&restored, "before the run")),
+        Ok(Err(err)) => {
+            notes.push(format!("could not check for cordons left by an earlier run: {}", render_chain(&err)))
+        }
+        Err(_) => notes.push(format!(
+            "could not check for cordons left by an earlier run: no answer within {}s",
+            AFTER_RUN_CALL.as_secs()
+        )),
     }
 
     let azure_check = azure_preflight(cfg, azure).await;
@@ -161,6 +167,12 @@ pub(crate) async fn run_pipeline(
         notes.extend(outcome.warnings);
         notes.extend(outcome.parsed.notes);
         if !outcome.parsed.unattributed.trim().is_empty() {
+            // The parser kept it; the full text stays in the suite's log, which the report names.
+            let log = outcome.run.log_file.as_deref().unwrap_or("the suite log");
+            notes.push(format!(
+                "{framework}: {} bytes of output were not attributed to any test (kept in {log})",
+                outcome.parsed.unattributed.len()
+            ));
             tracing::debug!("{framework}: output not attributed to any test:\n{}", outcome.parsed.unattributed);
         }
         results.extend(outcome.parsed.results);
