@@ -8,6 +8,7 @@ pub mod junit;
 pub mod markdown;
 pub mod model;
 pub mod retention;
+mod template;
 pub mod text;
 pub mod write;
 
