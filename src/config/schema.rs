@@ -263,7 +263,7 @@ impl Default for ReportsConfig {
     fn default() -> Self {
         ReportsConfig {
             output_dir: "reports/".into(),
-            formats: vec![ReportFormat::Json, ReportFormat::Markdown],
+            formats: vec![ReportFormat::Json, ReportFormat::Html, ReportFormat::Markdown],
             retention_days: 30,
             open_html_after_run: false,
         }

@@ -15,7 +15,7 @@ use crate::cluster::lease::{RunLock, holder_identity};
 use crate::cluster::preflight::check_env_files;
 use crate::cluster::snapshot::take_snapshot;
 use crate::cluster::watch::start_eviction_watch;
-use crate::config::schema::{Config, SuiteConfig};
+use crate::config::schema::{Config, ReportFormat, SuiteConfig};
 use crate::error::{Error, render_chain};
 use crate::exit::ExitCode;
 use crate::remediation::{AzureTarget, remediate};
@@ -45,11 +45,22 @@ pub(crate) async fn run_command(settings: &Settings, args: &RunArgs) -> Result<E
             on_ctrl_c.cancel();
         }
     });
-    if args.open_html || settings.config.reports.open_html_after_run {
-        eprintln!("warning: --open-html has nothing to open: this build writes no HTML report yet");
-    }
     let out = run_pipeline(settings, args, &AzureTarget::from_env(), &cancel).await?;
+    if args.open_html || settings.config.reports.open_html_after_run {
+        open_html(&out);
+    }
     Ok(out.exit)
+}
+
+/// Hands the HTML report to the desktop's browser; a jump box without one gets the path instead.
+fn open_html(out: &Finished) {
+    let Some((_, path)) = out.written.iter().find(|(f, _)| *f == ReportFormat::Html) else {
+        eprintln!("warning: --open-html: no HTML report was written (add html to reports.formats)");
+        return;
+    };
+    if let Err(err) = open::that_detached(path) {
+        eprintln!("warning: could not open {} in a browser: {err}", path.display());
+    }
 }
 
 fn kubeconfig_input(source: &KubeconfigSource) -> KubeconfigInput {
