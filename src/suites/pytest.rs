@@ -197,7 +197,13 @@ pub fn parse_pytest_report(
     let mut out = ParsedSuite::default();
     let doc = match report.map(serde_json::from_slice::<Value>) {
         None => {
-            out.results.push(run_failure("pytest left no JSON report", console, "no-report", ctx));
+            // The console's last line usually says why (`No module named pytest`, a usage error).
+            let why = console.lines().rev().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("--- "));
+            let message = match why {
+                Some(line) => format!("pytest left no JSON report: {}", cap_head(line, 300)),
+                None => "pytest left no JSON report".to_string(),
+            };
+            out.results.push(run_failure(&message, console, "no-report", ctx));
             None
         }
         Some(Err(e)) => {
@@ -294,6 +300,19 @@ mod tests {
         assert_eq!(skip_reason("('/p, q/t.py', 6, \"Skipped: it's, odd\")"), "it's, odd");
         assert_eq!(skip_reason("plain reason"), "plain reason");
         assert_eq!(skip_reason("("), "(");
+    }
+
+    #[test]
+    fn a_missing_report_says_why_from_the_console() {
+        let console = "--- stderr ---\n/usr/bin/python3: No module named pytest\n";
+        let exit = ProcessExit { code: Some(1), ..ProcessExit::default() };
+        let parsed = parse_pytest_report(None, console, Some(&exit), &ParseContext::default());
+        let fail = &parsed.results[0];
+        assert_eq!(
+            fail.error_message.as_deref(),
+            Some("pytest left no JSON report: /usr/bin/python3: No module named pytest")
+        );
+        assert!(fail.output.as_deref().is_some_and(|o| o.contains("No module named pytest")));
     }
 
     #[test]
