@@ -51,8 +51,6 @@ pub enum Error {
     /// The command line asks for nothing this command can do.
     #[error("{0}")]
     Usage(String),
-    #[error("{0} is not implemented yet")]
-    NotImplemented(&'static str),
 }
 
 impl Error {

@@ -18,15 +18,15 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         },
         Command::Report(args) => settings(&cli).and_then(|s| report_command(&s, args)),
         Command::Remediate(args) => match settings(&cli) {
-            Ok(s) => super::remediate_cmd::run(&cli.global, &s.config, args).await,
+            Ok(s) => super::remediate_cmd::run(&s, args).await,
             Err(e) => Err(e),
         },
         Command::Monitor(args) => match settings(&cli) {
-            Ok(s) => super::monitor_cmd::run(&cli.global, &s.config, args).await,
+            Ok(s) => super::monitor_cmd::run(&s, args).await,
             Err(e) => Err(e),
         },
         Command::Snapshot(args) => match settings(&cli) {
-            Ok(s) => super::snapshot_cmd::run(&cli.global, &s.config, args).await,
+            Ok(s) => super::snapshot_cmd::run(&s, args).await,
             Err(e) => Err(e),
         },
         Command::Demo(args) => match settings(&cli) {

@@ -1,6 +1,7 @@
 //! Orchestration: the only module that knows every domain; one file per command.
 
 mod completions;
+mod connect;
 mod demo;
 mod dispatch;
 mod finish;

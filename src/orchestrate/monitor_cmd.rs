@@ -3,16 +3,17 @@
 
 use std::time::Duration;
 
-use crate::cli::args::{GlobalArgs, MonitorArgs, OutputArg};
+use crate::cli::Settings;
+use crate::cli::args::{MonitorArgs, OutputArg};
 use crate::cluster::start_eviction_watch;
-use crate::config::Config;
 use crate::error::Error;
 use crate::exit::ExitCode;
-use crate::orchestrate::snapshot_cmd::connect_checked;
+use crate::orchestrate::connect::connect_checked;
 use crate::report::model::{EvictionEvent, EvictionMonitoring};
 
-pub(crate) async fn run(global: &GlobalArgs, config: &Config, args: &MonitorArgs) -> Result<ExitCode, Error> {
-    let conn = connect_checked(global, config).await?;
+pub(crate) async fn run(settings: &Settings, args: &MonitorArgs) -> Result<ExitCode, Error> {
+    let config = &settings.config;
+    let (conn, _) = connect_checked(settings).await?;
     let mut watch = start_eviction_watch(conn.watch_client()?).await?;
     let mut live = watch.take_live();
     let json = args.output == OutputArg::Json;

@@ -1,19 +1,20 @@
 //! `aks-spot-test remediate [--dry-run]`: connect, take the run lock (real runs only), plan, execute, print what
 //! was (or would be) done; exit 0 when no action failed, 2 when one did.
 
-use crate::cli::args::{GlobalArgs, RemediateArgs};
+use crate::cli::Settings;
+use crate::cli::args::RemediateArgs;
 use crate::cluster::RunLock;
 use crate::cluster::lease::holder_identity;
-use crate::config::Config;
 use crate::error::Error;
 use crate::exit::ExitCode;
 use crate::remediation::{AzureTarget, remediate};
 use crate::report::model::Remediation;
 
-use super::snapshot_cmd::connect_checked;
+use super::connect::connect_checked;
 
-pub(crate) async fn run(global: &GlobalArgs, config: &Config, args: &RemediateArgs) -> Result<ExitCode, Error> {
-    let conn = connect_checked(global, config).await?;
+pub(crate) async fn run(settings: &Settings, args: &RemediateArgs) -> Result<ExitCode, Error> {
+    let config = &settings.config;
+    let (conn, _) = connect_checked(settings).await?;
     let azure = AzureTarget::from_env();
     // Dry run writes nothing, so it needs no lock (and a lease write would be a mutation).
     let lock = if args.dry_run || !config.cluster.run_lock.enabled {

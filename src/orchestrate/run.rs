@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::args::RunArgs;
 use crate::cli::{KubeconfigSource, Settings};
-use crate::cluster::client::{Connection, KubeconfigInput, connect, preflight_api};
+use crate::cluster::client::{Connection, preflight_api};
 use crate::cluster::cordon::{restore_cordons, restore_note};
 use crate::cluster::lease::{RunLock, holder_identity};
 use crate::cluster::preflight::check_env_files;
@@ -26,6 +26,7 @@ use crate::suites::classify::ParseContext;
 use crate::suites::command::SpecInputs;
 use crate::suites::execute::{execute_suite, skipped_run};
 
+use super::connect::connect_checked;
 use super::finish::{Finished, finish};
 
 /// Bound on each cluster call around the suites (cordon restore, lock release), so a server that stops answering
@@ -60,16 +61,6 @@ fn open_html(out: &Finished) {
     };
     if let Err(err) = open::that_detached(path) {
         eprintln!("warning: could not open {} in a browser: {err}", path.display());
-    }
-}
-
-fn kubeconfig_input(source: &KubeconfigSource) -> KubeconfigInput {
-    match source {
-        KubeconfigSource::Explicit(p) | KubeconfigSource::Default(p) => {
-            KubeconfigInput { explicit: Some(p.clone()), env: vec![] }
-        }
-        KubeconfigSource::EnvPaths(paths) => KubeconfigInput { explicit: None, env: paths.clone() },
-        KubeconfigSource::None => KubeconfigInput::default(),
     }
 }
 
@@ -109,9 +100,9 @@ pub(crate) async fn run_pipeline(
     let mut preflight = Vec::new();
 
     // 1. Pre-flight: the API server must answer within the configured timeout, else exit 2.
-    let conn: Connection = connect(&kubeconfig_input(&settings.kubeconfig), cfg.cluster.context.as_deref()).await?;
+    let (conn, api_check) = connect_checked(settings).await?;
     let api_timeout = Duration::from_secs(cfg.cluster.timeout_seconds);
-    preflight.push(preflight_api(&conn, api_timeout).await?);
+    preflight.push(api_check);
     let cluster_name = cfg.cluster.name.clone().unwrap_or_else(|| conn.cluster_name.clone());
 
     let lock = if cfg.cluster.run_lock.enabled {
